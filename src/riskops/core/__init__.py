@@ -1,0 +1,1 @@
+"""The shared kernel: facts and helpers every domain package speaks."""
