@@ -1,0 +1,171 @@
+"""Online feature store: GC pause with a realistic state, and per-payment latency.
+
+    .venv/bin/python benchmarks/features_gc.py [--cards 10000] [--events 20] [--redis URL]
+
+Why it exists: the cyclic GC once paused the event loop 180-220 ms with ~10k cards of
+window state kept as per-event Python objects. This loads the same state into the
+in-process store and into that naive layout, and times a full gc.collect() on each; then
+times record() + build_feature_vector() per payment on the memory adapter and, when a
+Redis is reachable, on the Redis adapter (one round trip per payment).
+"""
+
+import argparse
+import asyncio
+import gc
+import random
+import statistics
+import time
+from collections import deque
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from riskops.core.ids import new_id
+from riskops.core.payment import Channel, Payment
+from riskops.features import MemoryOnlineStore, RedisOnlineStore, build_feature_vector
+
+START = datetime(2025, 1, 6, tzinfo=UTC)
+COUNTRIES = ("FR", "DE", "ES", "IT", "NL", "BE", "US", "GB")
+
+
+def traffic(cards: int, events: int, seed: int = 7) -> Iterator[Payment]:
+    """cards x events payments over six days, in event order, shared accounts/merchants."""
+    rng = random.Random(seed)
+    total = cards * events
+    span = timedelta(days=6) / total
+    for i in range(total):
+        card = rng.randrange(cards)
+        yield Payment(
+            transaction_id=f"txn-{i}",
+            account_id=f"acct-{card * 4 // 5}",
+            card_token=f"card-{card:08d}",
+            card_bin="411111",
+            card_last4="1111",
+            amount_minor=rng.randrange(100, 50_000),
+            currency="EUR",
+            merchant_id=f"merch-{int(rng.paretovariate(1.2)) % 500}",
+            merchant_category="5411",
+            merchant_country=rng.choice(COUNTRIES),
+            channel=Channel.ECOM,
+            occurred_at=START + span * i,
+            device_id=f"dev-{card}" if rng.random() < 0.9 else None,
+        )
+
+
+def full_collection_ms(repeat: int = 5) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        gc.collect()
+        timings.append((time.perf_counter() - started) * 1e3)
+    return statistics.median(timings)
+
+
+def percentiles(samples_us: list[float]) -> str:
+    ordered = sorted(samples_us)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return (
+        f"mean {statistics.fmean(ordered):.1f} us, p50 {at(0.5):.1f}, p99 {at(0.99):.1f}, "
+        f"p99.9 {at(0.999):.1f}, max {ordered[-1]:.1f} (n={len(ordered)})"
+    )
+
+
+def bench_memory(cards: int, events: int) -> None:
+    gc.collect()
+    baseline = full_collection_ms()
+    store = MemoryOnlineStore()
+    samples: list[float] = []
+    for payment in traffic(cards, events):
+        started = time.perf_counter()
+        build_feature_vector(payment, store.record_sync(payment))
+        samples.append((time.perf_counter() - started) * 1e6)
+    stats = store.stats()
+    print(f"memory store: {stats}")
+    print(f"  record_sync + feature vector: {percentiles(samples)}")
+    print(
+        f"  full gc.collect(): {full_collection_ms():.2f} ms (empty-process baseline {baseline:.2f})"
+    )
+    print(f"  tracked objects in the process: {len(gc.get_objects())}")
+
+    async def through_the_loop() -> list[float]:
+        timings = []
+        for payment in traffic(cards // 10, events, seed=11):
+            started = time.perf_counter()
+            build_feature_vector(payment, await store.record(payment))
+            timings.append((time.perf_counter() - started) * 1e6)
+        return timings
+
+    print(
+        f"  await record() + vector, loaded store: {percentiles(asyncio.run(through_the_loop()))}"
+    )
+    del store
+    gc.collect()
+
+
+def bench_naive_layout(cards: int, events: int) -> None:
+    """The layout that paused the loop: per-event tuples in deques, sets for novelty."""
+    state: dict[str, tuple[deque[tuple[float, int, str, str]], set[str], set[str]]] = {}
+    for p in traffic(cards, events):
+        for key in (p.card_token, p.account_id, p.merchant_id, p.device_id):
+            if key is None:
+                continue
+            window, countries, merchants = state.setdefault(key, (deque(), set(), set()))
+            window.append(
+                (p.occurred_at.timestamp(), p.amount_minor, p.merchant_id, p.merchant_country)
+            )
+            countries.add(p.merchant_country)
+            merchants.add(p.merchant_id)
+    print(
+        f"naive per-event objects, same traffic: full gc.collect(): {full_collection_ms():.2f} ms"
+    )
+    del state
+    gc.collect()
+
+
+async def bench_redis(url: str, cards: int, events: int) -> None:
+    client = Redis.from_url(url)
+    try:
+        await client.ping()
+    except OSError as error:
+        print(f"redis store: skipped ({error})")
+        await client.aclose()
+        return
+    store = RedisOnlineStore(client, key_prefix=f"bench:features:{new_id()}:")
+    samples: list[float] = []
+    try:
+        for payment in traffic(cards, events, seed=13):
+            started = time.perf_counter()
+            build_feature_vector(payment, await store.record(payment))
+            samples.append((time.perf_counter() - started) * 1e6)
+        print(f"redis store, sequential (one round trip each): {percentiles(samples)}")
+        batch = list(traffic(cards, 2, seed=17))
+        started = time.perf_counter()
+        for offset in range(0, len(batch), 64):
+            await asyncio.gather(*(store.record(p) for p in batch[offset : offset + 64]))
+        elapsed = time.perf_counter() - started
+        print(f"redis store, 64 in flight: {len(batch) / elapsed:,.0f} payments/s")
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{store.key_prefix}*", count=1000)]
+        for offset in range(0, len(keys), 1000):
+            await client.delete(*keys[offset : offset + 1000])
+        await client.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=20, help="payments per card")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-cards", type=int, default=1_000)
+    args = parser.parse_args()
+    bench_memory(args.cards, args.events)
+    bench_naive_layout(args.cards, args.events)
+    asyncio.run(bench_redis(args.redis, args.redis_cards, args.events))
+
+
+if __name__ == "__main__":
+    main()

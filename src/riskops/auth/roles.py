@@ -1,0 +1,28 @@
+"""Roles and what each may do. Endpoints ask for a capability, never for a role by name."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"  # reads everything, changes nothing
+    ANALYST = "analyst"  # works cases, submits payments
+    APPROVER = "approver"  # an analyst who may also approve others' rule changes
+    ADMIN = "admin"  # administers keys and the platform
+    SERVICE = "service"  # a machine caller: the payment gateway or a stream bridge
+
+
+class Capability(StrEnum):
+    READ = "read"
+    SUBMIT_PAYMENTS = "submit_payments"
+    ADMINISTER = "administer"
+
+
+GRANTS: dict[Capability, frozenset[Role]] = {
+    Capability.READ: frozenset(Role),
+    Capability.SUBMIT_PAYMENTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}),
+    Capability.ADMINISTER: frozenset({Role.ADMIN}),
+}
+
+
+def allows(role: Role, capability: Capability) -> bool:
+    return role in GRANTS[capability]

@@ -1,0 +1,108 @@
+"""The `riskops` command: serve, migrate, keys, demo."""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from riskops.auth import service as key_service
+from riskops.auth.roles import Role
+from riskops.db.engine import create_engine
+from riskops.db.migrate import downgrade, upgrade
+from riskops.settings import Settings
+
+app = typer.Typer(help="RiskOps: real-time transaction risk decisions.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+) -> None:
+    """Run the API (one process: the embedded stores belong to it)."""
+    settings = Settings()
+    from riskops.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+    )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead")] = False,
+) -> None:
+    """Bring the database schema to a revision (Alembic migrations are its only source)."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await (downgrade(engine, revision) if down else upgrade(engine, revision))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    err.print(
+        f"[green]schema at {revision}[/green] ({settings.resolved_database_url.split('@')[-1]})"
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="Role the key acts as")],
+    name: Annotated[str, typer.Option(help="Who or what holds the key")] = "cli",
+) -> None:
+    """Create an API key; the key alone is printed on the last line of stdout."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> str:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            async with engine.begin() as connection:
+                created = await key_service.create_key(connection, role, name)
+            return created.plaintext
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(run())
+    err.print(f"created a {role.value} key named '{name}' (shown once):")
+    print(key)
+
+
+@app.command()
+def demo(
+    transactions: Annotated[int, typer.Option(help="Synthetic payments to seed")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve afterwards")
+    ] = True,
+    host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+) -> None:
+    """Seed a believable last day of payments through the real pipeline, then serve."""
+    from riskops.demo import seed_history
+
+    settings = Settings()
+    stored = asyncio.run(seed_history(settings, transactions, seed))
+    err.print(
+        f"[green]seeded {stored} transactions[/green] into {Path(settings.data_dir).resolve()}"
+    )
+    if serve_after:
+        serve(host, port)

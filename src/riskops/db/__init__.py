@@ -1,0 +1,1 @@
+"""Database plumbing: engine, column types, metadata and the Alembic migrations."""

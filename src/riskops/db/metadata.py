@@ -1,0 +1,11 @@
+"""Imports every table module so the metadata is complete (Alembic and tests use this)."""
+
+from riskops.auth import models as auth_models
+from riskops.db.base import Base
+from riskops.decisions import models as decision_models
+from riskops.events import models as event_models
+from riskops.ledger import models as ledger_models
+
+__all__ = ["Base", "auth_models", "decision_models", "event_models", "ledger_models"]
+
+metadata = Base.metadata

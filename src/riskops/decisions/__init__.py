@@ -1,0 +1,1 @@
+"""The decision pipeline, policy, decision records and their audit."""

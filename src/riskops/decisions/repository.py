@@ -1,0 +1,159 @@
+"""Read queries over transactions, decisions and audits (Core, no ORM objects)."""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from riskops.core.errors import BadRequest
+from riskops.db.base import table_of
+from riskops.decisions.models import Decision, DecisionAudit
+from riskops.decisions.views import audit_view, transaction_view
+from riskops.ledger.models import Transaction
+
+transactions = table_of(Transaction)
+decisions = table_of(Decision)
+audits = table_of(DecisionAudit)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilter:
+    account_id: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+    status: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+
+def _joined() -> Select[Any]:
+    return select(transactions, *[c for c in decisions.c if c.name != "transaction_id"]).join(
+        decisions, decisions.c.transaction_id == transactions.c.id
+    )
+
+
+def _split(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = row._mapping
+    txn = {c.name: data[c.name] for c in transactions.c}
+    dec = {c.name: data[c.name] for c in decisions.c if c.name != "transaction_id"}
+    return txn, dec
+
+
+async def get_transaction(
+    connection: AsyncConnection, transaction_id: str
+) -> dict[str, Any] | None:
+    row = (await connection.execute(_joined().where(transactions.c.id == transaction_id))).first()
+    if row is None:
+        return None
+    return transaction_view(*_split(row))
+
+
+async def get_transaction_detail(
+    connection: AsyncConnection, transaction_id: str
+) -> dict[str, Any] | None:
+    row = (await connection.execute(_joined().where(transactions.c.id == transaction_id))).first()
+    if row is None:
+        return None
+    txn, dec = _split(row)
+    audit = await get_audit(connection, transaction_id)
+    return {**transaction_view(txn, dec), "features": dec["features"], "audit": audit}
+
+
+async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[str, Any] | None:
+    row = (
+        await connection.execute(select(audits).where(audits.c.transaction_id == transaction_id))
+    ).first()
+    return audit_view(dict(row._mapping)) if row is not None else None
+
+
+def encode_cursor(occurred_at: datetime, transaction_id: str) -> str:
+    raw = orjson.dumps([occurred_at.isoformat(), transaction_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        occurred_at, transaction_id = orjson.loads(raw)
+        return datetime.fromisoformat(occurred_at), str(transaction_id)
+    except (ValueError, TypeError) as error:
+        raise BadRequest("the cursor is not one this API issued", {"field": "cursor"}) from error
+
+
+async def list_transactions(
+    connection: AsyncConnection, where: TransactionFilter, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first by event time; ties broken by id, so pages never skip or repeat a row."""
+    query = _joined()
+    conditions = []
+    if where.account_id is not None:
+        conditions.append(transactions.c.account_id == where.account_id)
+    if where.occurred_from is not None:
+        conditions.append(transactions.c.occurred_at >= where.occurred_from)
+    if where.occurred_to is not None:
+        conditions.append(transactions.c.occurred_at < where.occurred_to)
+    if where.status is not None:
+        conditions.append(decisions.c.status == where.status)
+    if where.min_score is not None:
+        conditions.append(decisions.c.score >= where.min_score)
+    if where.max_score is not None:
+        conditions.append(decisions.c.score <= where.max_score)
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor)
+        conditions.append(
+            or_(
+                transactions.c.occurred_at < at,
+                and_(transactions.c.occurred_at == at, transactions.c.id < last_id),
+            )
+        )
+    query = (
+        query.where(*conditions)
+        .order_by(transactions.c.occurred_at.desc(), transactions.c.id.desc())
+        .limit(limit + 1)
+    )
+    rows = (await connection.execute(query)).all()
+    items = [transaction_view(*_split(row)) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last["occurred_at"], last["id"])
+    return items, next_cursor
+
+
+async def stats(connection: AsyncConnection) -> dict[str, Any]:
+    counts = (
+        await connection.execute(
+            select(
+                func.count(),
+                func.sum(case((decisions.c.status == "approve", 1), else_=0)),
+                func.sum(case((decisions.c.status == "review", 1), else_=0)),
+                func.sum(case((decisions.c.status == "decline", 1), else_=0)),
+                func.avg(transactions.c.amount_minor),
+            ).select_from(
+                decisions.join(transactions, transactions.c.id == decisions.c.transaction_id)
+            )
+        )
+    ).one()
+    total, approved, review, declined, avg_amount = counts
+    total = int(total or 0)
+    p95 = None
+    if total:
+        p95 = await connection.scalar(
+            select(decisions.c.latency_ms)
+            .order_by(decisions.c.latency_ms)
+            .offset(min(total - 1, int(total * 0.95)))
+            .limit(1)
+        )
+    return {
+        "total": total,
+        "approved": int(approved or 0),
+        "review": int(review or 0),
+        "declined": int(declined or 0),
+        "approval_rate": round(int(approved or 0) / total, 4) if total else None,
+        "avg_amount": round(float(avg_amount), 2) if avg_amount is not None else None,
+        "p95_latency_ms": float(p95) if p95 is not None else None,
+    }

@@ -1,0 +1,1 @@
+"""Events: CloudEvents envelopes and the transactional outbox."""

@@ -1,0 +1,246 @@
+"""Redis online store: the production adapter, shared by every API replica.
+
+One payment is one round trip: a Lua script that checks the replay marker, records the
+payment into each entity's window sorted set, expires old events, computes every window's
+count/sum/distincts server side and answers the novelty questions, atomically (Redis runs
+a script alone), so concurrent decisions on one card never miss each other.
+
+Key layout under the prefix (default "riskops:f:"):
+    txn:<transaction_id>            replay marker: the encoded reply, expires after STATE_TTL
+    w:<kind>:<entity id>            ZSET of events scored by event time (integer microseconds),
+                                    member "<amount>:<len country>:<len merchant>:<country>
+                                    <merchant><transaction_id>" (lengths let ids hold ':')
+    n:card_country:<card>           ZSET value -> last seen event time (novelty memory)
+    n:card_merchant:<card>
+    n:account_device:<account>
+Novelty uses sorted sets rather than plain sets so each value carries its last-seen time:
+that bounds the memory by the retention exactly as the in-process store does. The keys of
+one payment span several hash slots, so this adapter needs a single Redis primary (with
+replicas), not Redis Cluster.
+"""
+
+from datetime import timedelta
+from typing import Final
+
+from redis.asyncio import Redis
+
+from riskops.core.payment import Payment
+from riskops.features.definitions import (
+    MAX_WINDOW,
+    NOVELTY_RETENTION,
+    WINDOWS,
+    RawAggregates,
+    duration_us,
+    event_time_us,
+)
+from riskops.features.store import STATE_TTL, decode_aggregates
+
+DEFAULT_KEY_PREFIX: Final = "riskops:f:"
+
+# KEYS: 1 replay marker, 2 card window, 3 account window, 4 merchant window,
+#       5 card countries seen, 6 card merchants seen, [7 device window, 8 account devices seen]
+# ARGV: 1 event time us, 2 amount, 3 window member, 4 country, 5 merchant id, 6 device id,
+#       7 largest window us, 8 window key ttl ms, 9 marker ttl ms, 10 novelty retention us,
+#       11 novelty key ttl ms, 12.. window lengths us (WINDOWS order)
+# Reply: {replayed 0/1, "v1,v2,..."} in store.py's flat layout.
+_RECORD_SCRIPT: Final = """
+local cached = redis.call('GET', KEYS[1])
+if cached then
+  return {1, cached}
+end
+
+local t = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local member = ARGV[3]
+local max_window = tonumber(ARGV[7])
+local retention = tonumber(ARGV[10])
+local windows = {}
+for i = 12, #ARGV do
+  windows[#windows + 1] = tonumber(ARGV[i])
+end
+
+-- Times are integer microseconds (below 2^53, exact as doubles). Format with %d: Lua's
+-- tostring keeps 14 significant digits and would move window bounds.
+local function int(n)
+  return string.format('%d', n)
+end
+
+local out = {}
+local function emit(a, b, c, d)
+  out[#out + 1] = int(a)
+  out[#out + 1] = int(b)
+  out[#out + 1] = int(c)
+  out[#out + 1] = int(d)
+end
+
+-- 1 when value was not seen for this key within the retention before t; then remember it.
+local function first_seen(key, value)
+  local last = redis.call('ZSCORE', key, value)
+  redis.call('ZADD', key, 'GT', int(t), value)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(t - retention))
+  redis.call('PEXPIRE', key, ARGV[11])
+  if last and tonumber(last) > t - retention then
+    return 0
+  end
+  return 1
+end
+
+local function observe(key, distinct)
+  local newest = t
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) > newest then
+    newest = tonumber(top[2])
+  end
+  -- Out of every window of every later payment: expired now, as the memory store does.
+  local cutoff = newest - max_window
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(cutoff))
+  local d = distinct and 1 or 0
+  if t <= cutoff then
+    -- More than the largest window older than the entity's newest event: only itself.
+    for _ = 1, #windows do
+      emit(1, amount, d, d)
+    end
+    return
+  end
+  redis.call('ZADD', key, int(t), member)
+  redis.call('PEXPIRE', key, ARGV[8])
+
+  local counts, sums, merchants, countries, seen_m, seen_c = {}, {}, {}, {}, {}, {}
+  for w = 1, #windows do
+    counts[w], sums[w], merchants[w], countries[w] = 0, 0, 0, 0
+    seen_m[w], seen_c[w] = {}, {}
+  end
+  -- One pass over the largest window fills every window (they are nested).
+  local since = '(' .. int(t - max_window)
+  local rows = redis.call('ZRANGE', key, since, int(t), 'BYSCORE', 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local row = rows[i]
+    local age = t - tonumber(rows[i + 1])
+    local value, country_len, merchant_len, at = string.match(row, '^(%-?%d+):(%d+):(%d+):()')
+    value = tonumber(value)
+    local country, merchant
+    if distinct then
+      country_len = tonumber(country_len)
+      country = string.sub(row, at, at + country_len - 1)
+      merchant = string.sub(row, at + country_len, at + country_len + tonumber(merchant_len) - 1)
+    end
+    for w = 1, #windows do
+      if age < windows[w] then
+        counts[w] = counts[w] + 1
+        sums[w] = sums[w] + value
+        if distinct then
+          if not seen_m[w][merchant] then
+            seen_m[w][merchant] = true
+            merchants[w] = merchants[w] + 1
+          end
+          if not seen_c[w][country] then
+            seen_c[w][country] = true
+            countries[w] = countries[w] + 1
+          end
+        end
+      end
+    end
+  end
+  for w = 1, #windows do
+    emit(counts[w], sums[w], merchants[w], countries[w])
+  end
+end
+
+-- Novelty is answered before this payment is recorded anywhere.
+local new_country = first_seen(KEYS[5], ARGV[4])
+local new_merchant = first_seen(KEYS[6], ARGV[5])
+local has_device = #KEYS >= 8
+local new_device = 0
+if has_device then
+  new_device = first_seen(KEYS[8], ARGV[6])
+end
+
+observe(KEYS[2], true)
+observe(KEYS[3], true)
+if has_device then
+  observe(KEYS[7], false)
+else
+  for _ = 1, #windows do
+    emit(0, 0, 0, 0)
+  end
+end
+observe(KEYS[4], false)
+emit(has_device and 1 or 0, new_country, new_merchant, new_device)
+
+local encoded = table.concat(out, ',')
+redis.call('SET', KEYS[1], encoded, 'PX', ARGV[9])
+return {0, encoded}
+"""
+
+
+def _ms(span: timedelta) -> int:
+    return span // timedelta(milliseconds=1)
+
+
+class RedisOnlineStore:
+    """OnlineStore on Redis >= 6.2 (ZADD GT, ZRANGE BYSCORE); a single primary, not Cluster."""
+
+    def __init__(
+        self,
+        redis: str | Redis,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        novelty_retention: timedelta = NOVELTY_RETENTION,
+    ) -> None:
+        # A client passed in belongs to the caller (shared pool); one built from a url is ours.
+        self._owns_client = isinstance(redis, str)
+        self._redis = Redis.from_url(redis) if isinstance(redis, str) else redis
+        self._prefix = key_prefix
+        self._script = self._redis.register_script(_RECORD_SCRIPT)
+        # Wall-clock TTLs are only a safety net for idle keys; event-time expiry is the
+        # ZREMRANGEBYSCORE in the script.
+        self._settings = (
+            duration_us(MAX_WINDOW),
+            _ms(STATE_TTL),
+            _ms(STATE_TTL),
+            duration_us(novelty_retention),
+            _ms(novelty_retention),
+            *(duration_us(w) for w in WINDOWS.values()),
+        )
+
+    @property
+    def key_prefix(self) -> str:
+        return self._prefix
+
+    async def record(self, payment: Payment) -> RawAggregates:
+        prefix = self._prefix
+        card, account, device = payment.card_token, payment.account_id, payment.device_id
+        country, merchant = payment.merchant_country, payment.merchant_id
+        member = (
+            f"{payment.amount_minor}:{len(country.encode())}:{len(merchant.encode())}:"
+            f"{country}{merchant}{payment.transaction_id}"
+        )
+        keys = [
+            f"{prefix}txn:{payment.transaction_id}",
+            f"{prefix}w:card:{card}",
+            f"{prefix}w:account:{account}",
+            f"{prefix}w:merchant:{merchant}",
+            f"{prefix}n:card_country:{card}",
+            f"{prefix}n:card_merchant:{card}",
+        ]
+        if device is not None:
+            keys += [f"{prefix}w:device:{device}", f"{prefix}n:account_device:{account}"]
+        args: list[str | int] = [
+            event_time_us(payment.occurred_at),
+            payment.amount_minor,
+            member,
+            country,
+            merchant,
+            device or "",
+            *self._settings,
+        ]
+        replayed, encoded = await self._script(keys=keys, args=args)
+        text = encoded.decode() if isinstance(encoded, bytes) else str(encoded)
+        return decode_aggregates([int(v) for v in text.split(",")], replayed=bool(int(replayed)))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._redis.aclose()

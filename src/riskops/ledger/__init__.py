@@ -1,0 +1,1 @@
+"""Accounts, transactions, idempotency and balances."""

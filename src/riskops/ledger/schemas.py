@@ -1,0 +1,105 @@
+"""API shapes of the ledger: the payment request, transactions, balances."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    SecretStr,
+    field_validator,
+)
+
+from riskops.core.payment import Channel
+from riskops.ledger.cards import luhn_valid
+
+MAX_CLOCK_SKEW = timedelta(minutes=1)
+_CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
+_IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+
+
+def _currency(value: str) -> str:
+    if value not in _CURRENCIES:
+        raise ValueError(f"'{value}' is not an ISO 4217 currency code (e.g. EUR, USD)")
+    return value
+
+
+def _country(value: str) -> str:
+    if value not in _COUNTRIES:
+        raise ValueError(f"'{value}' is not an ISO 3166 alpha-2 country code (e.g. DE, US)")
+    return value
+
+
+CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+CountryCode = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=_IDENTIFIER)]
+
+
+class TransactionCreate(BaseModel):
+    """A payment to decide. Amounts are integers in the currency's minor unit (cents)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    account_id: Identifier
+    amount_minor: int = Field(gt=0, le=10**12, strict=True, examples=[12_500])
+    currency: CurrencyCode = Field(examples=["EUR"])
+    card_number: SecretStr = Field(
+        description="Primary account number, 12-19 digits; Luhn-checked, tokenised, never stored",
+        examples=["4111111111111111"],
+    )
+    merchant_id: Identifier
+    merchant_category: str = Field(
+        pattern=r"^\d{4}$", description="ISO 18245 MCC", examples=["5411"]
+    )
+    merchant_country: CountryCode = Field(examples=["DE"])
+    channel: Channel
+    device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    ip: IPvAnyAddress | None = None
+    user_id: Identifier | None = None
+    occurred_at: datetime | None = Field(
+        default=None, description="Event time (ISO 8601 with offset); defaults to now"
+    )
+
+    @field_validator("card_number")
+    @classmethod
+    def _card(cls, value: SecretStr) -> SecretStr:
+        digits = re.sub(r"[ -]", "", value.get_secret_value())
+        if not digits.isdigit() or not 12 <= len(digits) <= 19:
+            raise ValueError("card number must be 12 to 19 digits")
+        if not luhn_valid(digits):
+            raise ValueError("card number fails the Luhn check")
+        return SecretStr(digits)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _event_time(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone offset (e.g. 2026-01-31T12:00:00Z)")
+        value = value.astimezone(UTC)
+        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("occurred_at is more than 1 minute in the future")
+        return value
+
+
+class CardOut(BaseModel):
+    token: str
+    bin: str
+    last4: str
+
+
+class AccountBalance(BaseModel):
+    account_id: str
+    currency: str
+    balance_minor: int = Field(description="Sum of ledger entries: approved payments debit it")
+    transactions: int
+    approved: int
+    review: int
+    declined: int

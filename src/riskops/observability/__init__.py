@@ -1,0 +1,1 @@
+"""Metrics and runtime health of the process."""

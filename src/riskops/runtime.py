@@ -1,0 +1,65 @@
+"""The one place where settings become adapters: database, online store, rules, writer, pipeline."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from riskops.auth.service import KeyVerifier
+from riskops.db.engine import create_engine
+from riskops.decisions.pipeline import DecisionPipeline
+from riskops.decisions.policy import Thresholds
+from riskops.decisions.writer import DecisionWriter
+from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
+from riskops.rules import (
+    RulesEngine,
+    default_ruleset_path,
+    load_ruleset,
+    transaction_variable_names,
+)
+from riskops.settings import Settings
+
+# SQLite has one writer at a time; PostgreSQL overlaps a few group commits.
+WRITERS = {"sqlite": 1, "postgresql": 4}
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    store: OnlineStore
+    writer: DecisionWriter
+    pipeline: DecisionPipeline
+    keys: KeyVerifier
+
+    async def close(self) -> None:
+        await self.writer.stop()
+        await self.store.close()
+        await self.engine.dispose()
+
+
+def load_rules(settings: Settings) -> RulesEngine:
+    known = [*FEATURE_NAMES, *transaction_variable_names()]
+    return RulesEngine(load_ruleset(settings.ruleset_path or default_ruleset_path(), known))
+
+
+async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
+    """Build every adapter the settings choose. The writer is started; call close() to stop."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or create_engine(settings.resolved_database_url)
+    store = build_online_store(
+        settings.feature_store, settings.redis_url, settings.redis_key_prefix
+    )
+    writer = DecisionWriter(
+        engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)
+    )
+    writer.start()
+    pipeline = DecisionPipeline(
+        engine=engine,
+        writer=writer,
+        store=store,
+        rules=load_rules(settings),
+        thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
+        token_secret=settings.token_secret(),
+    )
+    keys = KeyVerifier(engine, settings.api_key_cache_seconds)
+    return Runtime(settings, engine, store, writer, pipeline, keys)

@@ -1,0 +1,98 @@
+"""One typed settings class: every backend, secret and threshold, read from RISKOPS_* or .env."""
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never reach production: the development defaults and obvious fillers.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+SECRETS_FILE = "secrets.env"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RISKOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".riskops")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default is a SQLite file in the data folder. "
+        "Production: postgresql+asyncpg://user:pass@host/db",
+    )
+    feature_store: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "riskops:f:"
+
+    # HMAC key that turns a card number into a stable token; the raw number is never kept.
+    card_token_secret: SecretStr = SecretStr("")
+
+    ruleset_path: Path | None = Field(default=None, description="TOML ruleset; default: shipped")
+    review_threshold: float = Field(default=0.5, ge=0, le=1)
+    decline_threshold: float = Field(default=0.85, ge=0, le=1)
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    page_size_max: int = Field(default=500, ge=1)
+    # Group commit: decisions of concurrent requests share one database transaction.
+    commit_batch_max: int = Field(default=256, ge=1)
+    api_key_cache_seconds: float = Field(default=30.0, ge=0)
+
+    auto_migrate: bool = Field(default=True, description="Upgrade the schema at start")
+    bootstrap_admin_key: bool = Field(
+        default=True, description="On first start with no keys, create and print an admin key"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.review_threshold > self.decline_threshold:
+            raise ValueError("review_threshold must not exceed decline_threshold")
+        if self.environment == "production":
+            if self.card_token_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "RISKOPS_CARD_TOKEN_SECRET must be set to a real secret in production"
+                )
+            if len(self.card_token_secret.get_secret_value()) < 32:
+                raise ValueError("RISKOPS_CARD_TOKEN_SECRET must be at least 32 characters")
+            if self.database_url is None or self.database_url.startswith("sqlite"):
+                raise ValueError("production needs RISKOPS_DATABASE_URL pointing at PostgreSQL")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'riskops.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def token_secret(self) -> bytes:
+        """The card-token key; in development one is generated once into the data folder."""
+        value = self.card_token_secret.get_secret_value()
+        if value:
+            return value.encode()
+        return _development_secret(self.data_dir, "card_token_secret").encode()
+
+
+def _development_secret(data_dir: Path, name: str) -> str:
+    # Generated per installation so that no secret lives in code, and stable across restarts
+    # so card tokens (and their velocity history) survive a restart.
+    path = data_dir / SECRETS_FILE
+    stored: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition("=")
+            stored[key.strip()] = value.strip()
+    if name not in stored:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stored[name] = secrets.token_urlsafe(48)
+        path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+        path.chmod(0o600)
+    return stored[name]

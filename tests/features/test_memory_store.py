@@ -1,0 +1,127 @@
+"""The in-process adapter: the contract, plus what only it promises (GC-light, snapshots)."""
+
+import gc
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from riskops.features import WINDOWS, MemoryOnlineStore, WindowStats
+from tests.features.contract import OnlineStoreContract
+from tests.features.payments import T0, make_payment
+
+
+class TestMemoryOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[MemoryOnlineStore]:
+        store = MemoryOnlineStore()
+        yield store
+        await store.close()
+
+
+def test_state_adds_no_objects_for_the_garbage_collector() -> None:
+    store = MemoryOnlineStore()
+    store.record_sync(make_payment())
+    gc.collect()
+    before = len(gc.get_objects())
+
+    for i in range(2000):
+        store.record_sync(
+            make_payment(
+                at=T0 + timedelta(seconds=i),
+                card=f"card-{i}",
+                account=f"acct-{i % 500}",
+                merchant=f"merch-{i % 50}",
+                device=f"dev-{i}",
+            )
+        )
+    gc.collect()
+
+    # 2000 cards, 500 accounts, 2000 devices, 50 merchants and their novelty memory:
+    # none of it may be a container the collector has to walk.
+    assert len(gc.get_objects()) - before < 50
+    assert store.stats().entities == 2000 + 500 + 2000 + 50
+
+
+def test_expired_events_are_compacted_away() -> None:
+    store = MemoryOnlineStore()
+
+    for day in range(60):
+        store.record_sync(make_payment(at=T0 + timedelta(days=day), device=None))
+
+    # card, account and merchant each keep about a week, not sixty days.
+    assert store.stats().events <= 3 * 2 * 8
+
+
+def test_idle_entities_and_old_novelty_are_swept() -> None:
+    store = MemoryOnlineStore(novelty_retention=timedelta(days=10))
+    store.record_sync(make_payment(at=T0, card="idle", account="idle", merchant="idle"))
+    store.record_sync(make_payment(at=T0, card="busy", account="busy", merchant="busy"))
+    assert store.stats().entities == 7  # 3 per payment + the shared dev-1
+
+    for day in range(1, 12):
+        store.record_sync(
+            make_payment(at=T0 + timedelta(days=day), card="busy", account="busy", merchant="busy")
+        )
+
+    stats = store.stats()
+    assert stats.entities == 4  # the idle card, account and merchant are gone
+    # busy: its one country, merchant and device; idle's entries are past the retention.
+    assert stats.novelty_entries == 3
+
+
+def test_replay_markers_outlive_the_largest_window() -> None:
+    store = MemoryOnlineStore()
+    payment = make_payment(at=T0)
+    first = store.record_sync(payment)
+
+    store.record_sync(make_payment(at=T0 + WINDOWS["7d"] + timedelta(hours=12), card="other"))
+
+    again = store.record_sync(payment)
+    assert again.replayed
+    assert again == first
+
+
+def test_snapshot_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "features.json"
+    original = MemoryOnlineStore()
+    seen = make_payment(at=T0, amount=100)
+    original.record_sync(seen)
+    original.record_sync(make_payment(at=T0 + timedelta(minutes=1), amount=200, country="DE"))
+    original.snapshot(path)
+
+    restored = MemoryOnlineStore()
+    restored.restore(path)
+
+    probe = make_payment(at=T0 + timedelta(minutes=2), amount=300, country="DE")
+    assert restored.record_sync(probe) == original.record_sync(probe)
+    assert restored.record_sync(seen).replayed
+    assert restored.stats() == original.stats()
+
+
+async def test_close_persists_and_a_new_store_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "features.json"
+    store = MemoryOnlineStore(snapshot_path=path)
+    await store.record(make_payment(at=T0, amount=100))
+    await store.close()
+
+    resumed = MemoryOnlineStore(snapshot_path=path)
+    raw = await resumed.record(make_payment(at=T0 + timedelta(minutes=1), amount=50))
+
+    assert raw.card.windows["5m"] == WindowStats(2, 150, 1, 1)
+    assert not raw.card_new_country
+    assert not path.with_name(path.name + ".partial").exists()
+
+
+def test_restore_refuses_a_foreign_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"format": "something-else"}')
+
+    with pytest.raises(ValueError, match="snapshot"):
+        MemoryOnlineStore().restore(path)
+
+
+def test_naive_event_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        MemoryOnlineStore().record_sync(make_payment(at=T0.replace(tzinfo=None)))

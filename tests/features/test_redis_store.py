@@ -1,0 +1,92 @@
+"""The Redis adapter: the contract against a real Redis, plus its key hygiene."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from riskops.core.ids import new_id
+from riskops.features import WINDOWS, RedisOnlineStore
+from tests.engines import REDIS_URL, require_engine
+from tests.features.contract import OnlineStoreContract
+from tests.features.payments import T0, make_payment
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Redis]:
+    require_engine("Redis", REDIS_URL, 6379)
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_store(redis_client: Redis) -> AsyncIterator[RedisOnlineStore]:
+    # Own prefix per test: tests never see each other's keys and leave none behind.
+    store = RedisOnlineStore(redis_client, key_prefix=f"test:features:{new_id()}:")
+    yield store
+    await store.close()
+    keys = [key async for key in redis_client.scan_iter(match=f"{store.key_prefix}*")]
+    if keys:
+        await redis_client.delete(*keys)
+
+
+@pytest.mark.redis
+class TestRedisOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    def store(self, redis_store: RedisOnlineStore) -> RedisOnlineStore:
+        return redis_store
+
+
+@pytest.mark.redis
+async def test_every_key_is_prefixed_and_expires(
+    redis_store: RedisOnlineStore, redis_client: Redis
+) -> None:
+    await redis_store.record(make_payment(at=T0))
+
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_store.key_prefix}*")]
+
+    assert len(keys) == 8  # marker, 4 windows, 3 novelty sets
+    assert all([await redis_client.pttl(key) > 0 for key in keys])
+
+
+@pytest.mark.redis
+async def test_expired_events_leave_the_sorted_set(
+    redis_store: RedisOnlineStore, redis_client: Redis
+) -> None:
+    await redis_store.record(make_payment(at=T0, card="c"))
+    await redis_store.record(make_payment(at=T0 + WINDOWS["7d"], card="c"))
+
+    assert await redis_client.zcard(f"{redis_store.key_prefix}w:card:c") == 1
+
+
+@pytest.mark.redis
+async def test_ids_with_separators_keep_their_merchants_apart(
+    redis_store: RedisOnlineStore,
+) -> None:
+    await redis_store.record(make_payment(at=T0, merchant="a:1", country="F:R"))
+
+    raw = await redis_store.record(
+        make_payment(at=T0 + timedelta(seconds=1), merchant="a", country="F")
+    )
+
+    assert raw.card.windows["5m"].distinct_merchants == 2
+    assert raw.card.windows["5m"].distinct_countries == 2
+
+
+@pytest.mark.redis
+async def test_a_client_passed_in_stays_open(redis_client: Redis) -> None:
+    store = RedisOnlineStore(redis_client, key_prefix=f"test:features:{new_id()}:")
+    await store.close()
+
+    assert await redis_client.ping()
+
+
+@pytest.mark.redis
+async def test_a_store_built_from_a_url_owns_and_closes_its_client() -> None:
+    require_engine("Redis", REDIS_URL, 6379)
+    store = RedisOnlineStore(REDIS_URL, key_prefix=f"test:features:{new_id()}:")
+
+    await store.ping()
+    await store.close()

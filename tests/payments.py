@@ -1,0 +1,56 @@
+"""Building blocks for payment tests: request bodies and row counts."""
+
+import itertools
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from riskops.db.metadata import metadata
+
+CARD = "4111111111111111"
+OTHER_CARD = "5555555555554444"
+_keys = itertools.count()
+
+
+def payment(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "account_id": "acct-1",
+        "amount_minor": 2_500,
+        "currency": "EUR",
+        "card_number": CARD,
+        "merchant_id": "m-grocer-1",
+        "merchant_category": "5411",
+        "merchant_country": "DE",
+        "channel": "pos",
+        "device_id": "dev-1",
+    }
+    body.update(overrides)
+    return body
+
+
+def new_key() -> str:
+    return f"key-{next(_keys)}"
+
+
+async def row_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows in every table but api keys and alembic's own: what a payment may write."""
+    counts = {}
+    async with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            if table.name == "api_keys":
+                continue
+            counts[table.name] = int(
+                await connection.scalar(select(func.count()).select_from(table)) or 0
+            )
+    return counts
+
+
+async def all_stored_text(engine: AsyncEngine) -> str:
+    """Every value of every table as text, to prove what is never stored."""
+    chunks = []
+    async with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            rows = (await connection.execute(text(f"SELECT * FROM {table.name}"))).all()
+            chunks.extend(repr(tuple(row)) for row in rows)
+    return "\n".join(chunks)
