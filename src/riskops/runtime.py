@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.auth.service import KeyVerifier
 from riskops.db.engine import create_engine
+from riskops.decisions.lookup import IdempotencyLookup
 from riskops.decisions.pipeline import DecisionPipeline
 from riskops.decisions.policy import Thresholds
 from riskops.decisions.writer import DecisionWriter
@@ -27,12 +28,14 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     store: OnlineStore
+    lookup: IdempotencyLookup
     writer: DecisionWriter
     pipeline: DecisionPipeline
     keys: KeyVerifier
 
     async def close(self) -> None:
         await self.writer.stop()
+        await self.lookup.stop()
         await self.store.close()
         await self.engine.dispose()
 
@@ -53,8 +56,11 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)
     )
     writer.start()
+    lookup = IdempotencyLookup(engine, batch_max=settings.commit_batch_max)
+    lookup.start()
     pipeline = DecisionPipeline(
         engine=engine,
+        lookup=lookup,
         writer=writer,
         store=store,
         rules=load_rules(settings),
@@ -62,4 +68,4 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         token_secret=settings.token_secret(),
     )
     keys = KeyVerifier(engine, settings.api_key_cache_seconds)
-    return Runtime(settings, engine, store, writer, pipeline, keys)
+    return Runtime(settings, engine, store, lookup, writer, pipeline, keys)

@@ -91,6 +91,13 @@ def test_naive_event_time_is_refused() -> None:
         event_time_us(datetime(2025, 1, 6, 12, 0))
 
 
+def test_windows_ascend() -> None:
+    # Stores rely on it: each window extends the previous one further back in time.
+    widths = list(WINDOWS.values())
+    assert widths == sorted(widths)
+    assert len(set(widths)) == len(widths)
+
+
 def test_feature_names_are_stable_and_described() -> None:
     assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 71
     assert set(FEATURE_DESCRIPTIONS) == set(FEATURE_NAMES)

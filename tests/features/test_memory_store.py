@@ -55,7 +55,7 @@ def test_expired_events_are_compacted_away() -> None:
 
 
 def test_idle_entities_and_old_novelty_are_swept() -> None:
-    store = MemoryOnlineStore(novelty_retention=timedelta(days=10))
+    store = MemoryOnlineStore(novelty_retention=timedelta(days=3))
     store.record_sync(make_payment(at=T0, card="idle", account="idle", merchant="idle"))
     store.record_sync(make_payment(at=T0, card="busy", account="busy", merchant="busy"))
     assert store.stats().entities == 7  # 3 per payment + the shared dev-1

@@ -47,7 +47,7 @@ async def test_every_key_is_prefixed_and_expires(
 
     keys = [key async for key in redis_client.scan_iter(match=f"{redis_store.key_prefix}*")]
 
-    assert len(keys) == 8  # marker, 4 windows, 3 novelty sets
+    assert len(keys) == 10  # marker, 4 windows, 2 running totals, 3 novelty sets
     assert all([await redis_client.pttl(key) > 0 for key in keys])
 
 

@@ -15,15 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.auth.service import Principal
 from riskops.core.errors import Conflict, Unprocessable
 from riskops.core.ids import new_id
 from riskops.core.payment import Payment
-from riskops.db.base import table_of
 from riskops.decisions import repository
+from riskops.decisions.lookup import IdempotencyLookup, LookupKey, Stored
 from riskops.decisions.policy import Outcome, Thresholds, decide
 from riskops.decisions.scoring import Scorer, rules_only_score
 from riskops.decisions.views import transaction_view
@@ -38,7 +37,6 @@ from riskops.events.envelope import (
 )
 from riskops.features import FEATURE_DESCRIPTIONS, OnlineStore, compute_features
 from riskops.ledger.cards import tokenise
-from riskops.ledger.models import Account, Transaction
 from riskops.ledger.schemas import TransactionCreate
 from riskops.rules import RulesEngine, transaction_variables
 
@@ -71,6 +69,7 @@ class DecisionPipeline:
         self,
         *,
         engine: AsyncEngine,
+        lookup: IdempotencyLookup,
         writer: DecisionWriter,
         store: OnlineStore,
         rules: RulesEngine,
@@ -79,6 +78,7 @@ class DecisionPipeline:
         scorer: Scorer | None = None,
     ) -> None:
         self._engine = engine
+        self._lookup = lookup
         self._writer = writer
         self._store = store
         self.rules = rules
@@ -122,10 +122,11 @@ class DecisionPipeline:
         principal: Principal,
         started: float,
     ) -> DecisionResult:
-        currency, existing = await self._lookup(request.account_id, idempotency_key)
-        if existing is not None:
-            return self._replay(existing[1], existing[0], request_hash, idempotency_key)
-        new_account = self._claim_currency(request.account_id, request.currency, currency)
+        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
+        if found.stored is not None:
+            document = await self._stored_document(found.stored)
+            return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
+        new_account = self._claim_currency(request.account_id, request.currency, found.currency)
 
         now = datetime.now(UTC)
         card = tokenise(request.card_number.get_secret_value(), self._secret)
@@ -157,12 +158,13 @@ class DecisionPipeline:
                 "currency": payment.currency,
                 "created_at": now,
             }
-        if await self._writer.write(rows):
+        if await self._writer.submit(rows):
             return DecisionResult(transaction_view(rows.transaction, rows.decision), replayed=False)
         # Another process stored this key between our lookup and our write.
-        _, stored = await self._lookup(request.account_id, idempotency_key)
-        assert stored is not None, "the writer reported a conflict on a key that is not stored"
-        return self._replay(stored[1], stored[0], request_hash, idempotency_key)
+        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
+        assert found.stored is not None, "the writer reported a clash on a key that is not stored"
+        document = await self._stored_document(found.stored)
+        return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
 
     def _evaluate(
         self, payment: Payment, features: Mapping[str, float | int], started: float, now: datetime
@@ -288,8 +290,8 @@ class DecisionPipeline:
             audit=audit,
             ledger_entry=entry,
             outbox=[
-                outbox_row(TRANSACTIONS_TOPIC, payment.account_id, _jsonable(created), now),
-                outbox_row(ASSESSMENTS_TOPIC, payment.account_id, _jsonable(assessed), now),
+                outbox_row(TRANSACTIONS_TOPIC, payment.account_id, created, now),
+                outbox_row(ASSESSMENTS_TOPIC, payment.account_id, assessed, now),
             ],
         )
 
@@ -301,33 +303,11 @@ class DecisionPipeline:
         canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         return hmac.new(self._secret, canonical, hashlib.sha256).hexdigest()
 
-    async def _lookup(
-        self, account_id: str, idempotency_key: str
-    ) -> tuple[str | None, tuple[str, dict[str, Any]] | None]:
-        """The account's currency (if known) and any transaction already stored under this key."""
-        accounts, transactions = table_of(Account), table_of(Transaction)
+    async def _stored_document(self, stored: Stored) -> dict[str, Any]:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(accounts.c.currency, transactions.c.id, transactions.c.request_hash)
-                    .select_from(accounts)
-                    .outerjoin(
-                        transactions,
-                        and_(
-                            transactions.c.account_id == accounts.c.id,
-                            transactions.c.idempotency_key == idempotency_key,
-                        ),
-                    )
-                    .where(accounts.c.id == account_id)
-                )
-            ).first()
-            if row is None:
-                return None, None
-            if row.id is None:
-                return row.currency, None
-            document = await repository.get_transaction(connection, row.id)
-        assert document is not None
-        return row.currency, (row.request_hash, document)
+            document = await repository.get_transaction(connection, stored.transaction_id)
+        assert document is not None, "an idempotency hit points at a missing transaction"
+        return document
 
     def _claim_currency(self, account_id: str, currency: str, stored: str | None) -> bool:
         """Check the currency against the account's; True if the account row must be written.
@@ -360,9 +340,3 @@ class DecisionPipeline:
                 {"idempotency_key": idempotency_key, "transaction_id": document["id"]},
             )
         return DecisionResult(document, replayed=True)
-
-
-def _jsonable(event: dict[str, Any]) -> dict[str, Any]:
-    # Outbox payloads are stored as JSON documents: datetimes become ISO strings now, once.
-    loaded: dict[str, Any] = orjson.loads(orjson.dumps(event))
-    return loaded

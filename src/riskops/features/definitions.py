@@ -5,8 +5,12 @@ training and backtests replay history through the same stores and the same funct
 a feature can never mean one thing online and another offline.
 
 Everything runs on EVENT time (`Payment.occurred_at`): a window for a payment at time t
-covers events with t - w < ts <= t, the payment itself included. Replaying history in
-event order therefore yields exactly the values live traffic produced.
+covers events with t - w < ts <= t, the payment itself included; events that arrived
+earlier but happened later are not in it. State more than the largest window older than an
+entity's newest event is expired, so a payment arriving over a week late counts only
+itself. First-seen flags ask "was this pair recorded before this payment", in arrival
+order. Replaying history in event order therefore yields exactly the values live traffic
+produced (where traffic arrived in order).
 """
 
 from collections.abc import Mapping

@@ -12,6 +12,10 @@ memoryview, sums are differences of the cumulative column (O(log n) even for a b
 merchant), distinct counts are sets over the window slice. Merchant ids and countries are
 interned to ints; novelty and replay memory are dicts of str -> int/bytes, which CPython
 keeps untracked too. So a full collection costs the same with 10 or 10 million events.
+
+Memory is bounded by event time: expired events are compacted away, idle entities and
+stale novelty are swept, replay markers rotate out. The intern table is the exception: it
+keeps every merchant id and country ever seen (a few dozen bytes each).
 """
 
 import asyncio
@@ -49,10 +53,12 @@ _FIELDS: Final = 4  # int64s per record
 _WINDOW_US: Final = tuple(duration_us(w) for w in WINDOWS.values())
 _MAX_WINDOW_US: Final = duration_us(MAX_WINDOW)
 _STATE_TTL_US: Final = duration_us(STATE_TTL)
-# Sweeps for idle state start once per day of event time and advance _SWEEP_STEP keys per
-# recorded payment: idle state lingers at most a day longer, and no payment stalls on it.
+# Sweeps for idle state start once per day of event time (novelty tables, whose retention
+# is months, once a week) and advance _SWEEP_STEP keys per recorded payment: idle state
+# lingers at most that much longer, and no single payment stalls on a full pass.
 _SWEEP_EVERY_US: Final = duration_us(timedelta(days=1))
-_SWEEP_STEP: Final = 16
+_NOVELTY_SWEEP_EVERY_US: Final = duration_us(timedelta(days=7))
+_SWEEP_STEP: Final = 32
 _NO_DEVICE: Final = (0, 0, 0, 0) * len(WINDOWS)
 _SNAPSHOT_FORMAT: Final = "riskops.features.memory/1"
 # Joins an entity id and a value into one str key: tuple keys would be GC-tracked.
@@ -254,7 +260,7 @@ class MemoryOnlineStore:
         """Move the store's event clock; rotate replay markers; sweep idle state bit by bit."""
         clock = self._clock
         if not clock:
-            clock.update(newest=t, generation=t, swept=t)
+            clock.update(newest=t, generation=t, swept=t, novelty_swept=t)
             return
         if self._sweep is not None and next(self._sweep, None) is None:
             self._sweep = None
@@ -265,10 +271,13 @@ class MemoryOnlineStore:
             self._older_replies, self._replies = self._replies, {}
             clock["generation"] = t
         if self._sweep is None and t - clock["swept"] >= _SWEEP_EVERY_US:
-            self._sweep = self._sweeper(t)
+            novelty = t - clock["novelty_swept"] >= _NOVELTY_SWEEP_EVERY_US
+            self._sweep = self._sweeper(t, novelty=novelty)
             clock["swept"] = t
+            if novelty:
+                clock["novelty_swept"] = t
 
-    def _sweeper(self, t: int) -> Iterator[int]:
+    def _sweeper(self, t: int, *, novelty: bool) -> Iterator[int]:
         """Drop idle state, a few keys per record so no single payment pays for a full pass.
 
         An idle entity never records again, so its own cutoff never moves: it goes once
@@ -283,6 +292,8 @@ class MemoryOnlineStore:
                     del entities[key]
                 if done % _SWEEP_STEP == 0:
                     yield done
+        if not novelty:
+            return
         horizon = t - self._retention_us
         for seen in (self._card_countries, self._card_merchants, self._account_devices):
             for done, key in enumerate(list(seen), 1):
@@ -317,6 +328,7 @@ class MemoryOnlineStore:
             for generation in state["replies"]
         )
         self._clock = dict(state["clock"])
+        self._sweep = None  # a sweep in progress walked the replaced tables
 
     def _dumps(self) -> bytes:
         # Byte blobs as base64 inside JSON: a safe format to load (unlike pickle), still fast.

@@ -1,22 +1,31 @@
 """Redis online store: the production adapter, shared by every API replica.
 
-One payment is one round trip: a Lua script that checks the replay marker, records the
-payment into each entity's window sorted set, expires old events, computes every window's
-count/sum/distincts server side and answers the novelty questions, atomically (Redis runs
-a script alone), so concurrent decisions on one card never miss each other.
+One payment is one round trip: a Lua script that checks the replay marker, answers the
+novelty questions, records the payment into each entity's window sorted set, expires old
+events and computes every window server side, atomically (Redis runs a script alone), so
+concurrent decisions on one card never miss each other.
 
 Key layout under the prefix (default "riskops:f:"):
-    txn:<transaction_id>            replay marker: the encoded reply, expires after STATE_TTL
-    w:<kind>:<entity id>            ZSET of events scored by event time (integer microseconds),
-                                    member "<amount>:<len country>:<len merchant>:<country>
-                                    <merchant><transaction_id>" (lengths let ids hold ':')
-    n:card_country:<card>           ZSET value -> last seen event time (novelty memory)
+    txn:<transaction_id>       replay marker: the encoded reply, expires after STATE_TTL
+    w:<kind>:<entity id>       ZSET of events scored by event time (integer microseconds),
+                               member "<amount>:<len country>:<len merchant>:<country>
+                               <merchant><transaction_id>" (lengths let ids hold ':')
+    a:<kind>:<entity id>       HASH of running totals per window for merchants and devices
+    n:card_country:<card>      ZSET value -> last seen event time (novelty memory)
     n:card_merchant:<card>
     n:account_device:<account>
-Novelty uses sorted sets rather than plain sets so each value carries its last-seen time:
-that bounds the memory by the retention exactly as the in-process store does. The keys of
-one payment span several hash slots, so this adapter needs a single Redis primary (with
-replicas), not Redis Cluster.
+
+Cost per payment: cards and accounts are summed in one pass over their week of events
+(they need distinct merchants/countries, and one card pays a few times a week). A busy
+merchant or a shared device can hold millions of events a week, so their windows keep
+running totals instead: an event is added once and subtracted once per window as the
+window's back edge passes it, and a late event only reads the stretch it is late by.
+Novelty uses sorted sets rather than plain sets so each value carries its last-seen time,
+bounding memory by the retention exactly as the in-process store does.
+
+The keys of one payment span several hash slots: a single Redis primary (with replicas),
+not Redis Cluster. Run it with a no-eviction policy: evicting one key of an entity would
+desynchronise its running totals from its events until the entity idles out.
 """
 
 from datetime import timedelta
@@ -38,10 +47,11 @@ from riskops.features.store import STATE_TTL, decode_aggregates
 DEFAULT_KEY_PREFIX: Final = "riskops:f:"
 
 # KEYS: 1 replay marker, 2 card window, 3 account window, 4 merchant window,
-#       5 card countries seen, 6 card merchants seen, [7 device window, 8 account devices seen]
+#       5 merchant totals, 6 card countries seen, 7 card merchants seen,
+#       [8 device window, 9 device totals, 10 account devices seen]
 # ARGV: 1 event time us, 2 amount, 3 window member, 4 country, 5 merchant id, 6 device id,
 #       7 largest window us, 8 window key ttl ms, 9 marker ttl ms, 10 novelty retention us,
-#       11 novelty key ttl ms, 12.. window lengths us (WINDOWS order)
+#       11 novelty key ttl ms, 12.. window lengths us (WINDOWS order, ascending)
 # Reply: {replayed 0/1, "v1,v2,..."} in store.py's flat layout.
 _RECORD_SCRIPT: Final = """
 local cached = redis.call('GET', KEYS[1])
@@ -53,6 +63,7 @@ local t = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local member = ARGV[3]
 local max_window = tonumber(ARGV[7])
+local window_ttl = ARGV[8]
 local retention = tonumber(ARGV[10])
 local windows = {}
 for i = 12, #ARGV do
@@ -73,6 +84,12 @@ local function emit(a, b, c, d)
   out[#out + 1] = int(d)
 end
 
+local function itself(d)
+  for _ = 1, #windows do
+    emit(1, amount, d, d)
+  end
+end
+
 -- 1 when value was not seen for this key within the retention before t; then remember it.
 local function first_seen(key, value)
   local last = redis.call('ZSCORE', key, value)
@@ -85,58 +102,62 @@ local function first_seen(key, value)
   return 1
 end
 
-local function observe(key, distinct)
-  local newest = t
+-- Newest event time of a window set, nil when empty.
+local function newest_of(key)
   local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] and tonumber(top[2]) > newest then
-    newest = tonumber(top[2])
+  return top[2] and tonumber(top[2])
+end
+
+-- Count and amount of the events with low < time <= high.
+local function between(key, low, high)
+  local count, total = 0, 0
+  if low < high then
+    for _, row in ipairs(redis.call('ZRANGE', key, '(' .. int(low), int(high), 'BYSCORE')) do
+      count = count + 1
+      total = total + tonumber(string.match(row, '^(%-?%d+):'))
+    end
   end
+  return count, total
+end
+
+-- Cards and accounts: one pass over the largest window fills every (nested) window.
+local function observe_by_scan(key)
+  local newest = math.max(newest_of(key) or t, t)
   -- Out of every window of every later payment: expired now, as the memory store does.
   local cutoff = newest - max_window
   redis.call('ZREMRANGEBYSCORE', key, '-inf', int(cutoff))
-  local d = distinct and 1 or 0
   if t <= cutoff then
-    -- More than the largest window older than the entity's newest event: only itself.
-    for _ = 1, #windows do
-      emit(1, amount, d, d)
-    end
+    itself(1)  -- more than the largest window older than the entity's newest event
     return
   end
   redis.call('ZADD', key, int(t), member)
-  redis.call('PEXPIRE', key, ARGV[8])
+  redis.call('PEXPIRE', key, window_ttl)
 
   local counts, sums, merchants, countries, seen_m, seen_c = {}, {}, {}, {}, {}, {}
   for w = 1, #windows do
     counts[w], sums[w], merchants[w], countries[w] = 0, 0, 0, 0
     seen_m[w], seen_c[w] = {}, {}
   end
-  -- One pass over the largest window fills every window (they are nested).
   local since = '(' .. int(t - max_window)
   local rows = redis.call('ZRANGE', key, since, int(t), 'BYSCORE', 'WITHSCORES')
   for i = 1, #rows, 2 do
     local row = rows[i]
     local age = t - tonumber(rows[i + 1])
     local value, country_len, merchant_len, at = string.match(row, '^(%-?%d+):(%d+):(%d+):()')
-    value = tonumber(value)
-    local country, merchant
-    if distinct then
-      country_len = tonumber(country_len)
-      country = string.sub(row, at, at + country_len - 1)
-      merchant = string.sub(row, at + country_len, at + country_len + tonumber(merchant_len) - 1)
-    end
+    value, country_len = tonumber(value), tonumber(country_len)
+    local country = string.sub(row, at, at + country_len - 1)
+    local merchant = string.sub(row, at + country_len, at + country_len + merchant_len - 1)
     for w = 1, #windows do
       if age < windows[w] then
         counts[w] = counts[w] + 1
         sums[w] = sums[w] + value
-        if distinct then
-          if not seen_m[w][merchant] then
-            seen_m[w][merchant] = true
-            merchants[w] = merchants[w] + 1
-          end
-          if not seen_c[w][country] then
-            seen_c[w][country] = true
-            countries[w] = countries[w] + 1
-          end
+        if not seen_m[w][merchant] then
+          seen_m[w][merchant] = true
+          merchants[w] = merchants[w] + 1
+        end
+        if not seen_c[w][country] then
+          seen_c[w][country] = true
+          countries[w] = countries[w] + 1
         end
       end
     end
@@ -146,25 +167,90 @@ local function observe(key, distinct)
   end
 end
 
--- Novelty is answered before this payment is recorded anywhere.
-local new_country = first_seen(KEYS[5], ARGV[4])
-local new_merchant = first_seen(KEYS[6], ARGV[5])
-local has_device = #KEYS >= 8
-local new_device = 0
-if has_device then
-  new_device = first_seen(KEYS[8], ARGV[6])
+-- Merchants and devices: running totals of (newest - width, newest] per window.
+local total_fields = {'newest'}
+for w = 1, #windows do
+  total_fields[#total_fields + 1] = 'c' .. w
+  total_fields[#total_fields + 1] = 's' .. w
 end
 
-observe(KEYS[2], true)
-observe(KEYS[3], true)
+local function observe_by_totals(key, totals_key)
+  local state = redis.call('HMGET', totals_key, unpack(total_fields))
+  local newest = tonumber(state[1])
+  local counts, sums = {}, {}
+  for w = 1, #windows do
+    counts[w] = tonumber(state[2 * w]) or 0
+    sums[w] = tonumber(state[2 * w + 1]) or 0
+  end
+  if newest == nil then
+    newest = t
+  elseif t > newest then
+    -- The clock moves: events the back edges pass leave the totals (before expiry drops them).
+    for w = 1, #windows do
+      local c, s = between(key, newest - windows[w], t - windows[w])
+      counts[w], sums[w] = counts[w] - c, sums[w] - s
+    end
+    newest = t
+  end
+  local cutoff = newest - max_window
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(cutoff))
+  if t <= cutoff then
+    itself(0)
+    return
+  end
+  redis.call('ZADD', key, int(t), member)
+  local fields = {'newest', int(newest)}
+  for w = 1, #windows do
+    if t > newest - windows[w] then
+      counts[w], sums[w] = counts[w] + 1, sums[w] + amount
+    end
+    local at = #fields
+    fields[at + 1], fields[at + 2] = 'c' .. w, int(counts[w])
+    fields[at + 3], fields[at + 4] = 's' .. w, int(sums[w])
+  end
+  redis.call('HSET', totals_key, unpack(fields))
+  redis.call('PEXPIRE', key, window_ttl)
+  redis.call('PEXPIRE', totals_key, window_ttl)
+
+  if t == newest then
+    for w = 1, #windows do
+      emit(counts[w], sums[w], 0, 0)
+    end
+    return
+  end
+  -- A late payment: (t - w, t] is the totals' (newest - w, newest] without what happened
+  -- after t, plus the stretch the window reaches further back; both as long as the delay.
+  local later_c, later_s = between(key, t, newest)
+  for w = 1, #windows do
+    if newest - windows[w] < t then
+      local back_c, back_s = between(key, t - windows[w], newest - windows[w])
+      emit(counts[w] - later_c + back_c, sums[w] - later_s + back_s, 0, 0)
+    else
+      local c, s = between(key, t - windows[w], t)  -- later than the whole window: read it
+      emit(c, s, 0, 0)
+    end
+  end
+end
+
+-- Novelty is answered before this payment is recorded anywhere.
+local new_country = first_seen(KEYS[6], ARGV[4])
+local new_merchant = first_seen(KEYS[7], ARGV[5])
+local has_device = #KEYS >= 10
+local new_device = 0
 if has_device then
-  observe(KEYS[7], false)
+  new_device = first_seen(KEYS[10], ARGV[6])
+end
+
+observe_by_scan(KEYS[2])
+observe_by_scan(KEYS[3])
+if has_device then
+  observe_by_totals(KEYS[8], KEYS[9])
 else
   for _ = 1, #windows do
     emit(0, 0, 0, 0)
   end
 end
-observe(KEYS[4], false)
+observe_by_totals(KEYS[4], KEYS[5])
 emit(has_device and 1 or 0, new_country, new_merchant, new_device)
 
 local encoded = table.concat(out, ',')
@@ -220,11 +306,16 @@ class RedisOnlineStore:
             f"{prefix}w:card:{card}",
             f"{prefix}w:account:{account}",
             f"{prefix}w:merchant:{merchant}",
+            f"{prefix}a:merchant:{merchant}",
             f"{prefix}n:card_country:{card}",
             f"{prefix}n:card_merchant:{card}",
         ]
         if device is not None:
-            keys += [f"{prefix}w:device:{device}", f"{prefix}n:account_device:{account}"]
+            keys += [
+                f"{prefix}w:device:{device}",
+                f"{prefix}a:device:{device}",
+                f"{prefix}n:account_device:{account}",
+            ]
         args: list[str | int] = [
             event_time_us(payment.occurred_at),
             payment.amount_minor,
