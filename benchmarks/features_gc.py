@@ -105,7 +105,6 @@ def bench_memory(cards: int, events: int) -> None:
         return timings
 
     print(f"  await record() + feature vector, loaded: {percentiles(asyncio.run(steady_state()))}")
-    del store
 
 
 def bench_naive_layout(cards: int, events: int) -> None:

@@ -61,7 +61,7 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
                     tuple_(transactions.c.account_id, transactions.c.idempotency_key).in_(pairs)
                 )
             )
-            stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in rows.tuples()}
+            stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in rows}
         return [
             Found(currencies.get(k.account_id), stored.get((k.account_id, k.idempotency_key)))
             for k in items
