@@ -4,8 +4,16 @@ from riskops.auth import models as auth_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
 from riskops.events import models as event_models
+from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
 
-__all__ = ["Base", "auth_models", "decision_models", "event_models", "ledger_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "decision_models",
+    "event_models",
+    "label_models",
+    "ledger_models",
+]
 
 metadata = Base.metadata

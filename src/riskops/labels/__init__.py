@@ -1,0 +1,1 @@
+"""Fraud outcomes (chargebacks, analyst labels) that arrive after the decision."""
