@@ -4,16 +4,11 @@ Concurrent requests share one query per batch (see `db.batching`).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from riskops.db.base import table_of
 from riskops.db.batching import Batcher
-from riskops.ledger.models import Account, Transaction
-
-accounts = table_of(Account)
-transactions = table_of(Transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,29 +35,60 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
         self._engine = engine
 
     async def run(self, items: list[LookupKey]) -> list[Found | BaseException]:
-        pairs = {(k.account_id, k.idempotency_key) for k in items}
+        # Raw driver queries: this runs for every payment, and SQLAlchemy's expanding-IN
+        # compilation cost more than the queries themselves.
+        pairs = list({(k.account_id, k.idempotency_key) for k in items})
+        account_ids = list({account for account, _ in pairs})
         async with self._engine.connect() as connection:
-            currencies = dict(
-                (
-                    await connection.execute(
-                        select(accounts.c.id, accounts.c.currency).where(
-                            accounts.c.id.in_({account for account, _ in pairs})
-                        )
-                    )
-                ).all()
-            )
-            rows = await connection.execute(
-                select(
-                    transactions.c.account_id,
-                    transactions.c.idempotency_key,
-                    transactions.c.id,
-                    transactions.c.request_hash,
-                ).where(
-                    tuple_(transactions.c.account_id, transactions.c.idempotency_key).in_(pairs)
-                )
-            )
-            stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in rows}
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if connection.dialect.name == "sqlite":
+                currencies, stored = await _sqlite_lookup(driver, account_ids, pairs)
+            else:
+                currencies, stored = await _postgres_lookup(driver, account_ids, pairs)
         return [
             Found(currencies.get(k.account_id), stored.get((k.account_id, k.idempotency_key)))
             for k in items
         ]
+
+
+Pair = tuple[str, str]
+
+
+async def _sqlite_lookup(
+    driver: Any, account_ids: list[str], pairs: list[Pair]
+) -> tuple[dict[str, str], dict[Pair, Stored]]:
+    marks = ", ".join("?" * len(account_ids))
+    cursor = await driver.execute(
+        f"SELECT id, currency FROM accounts WHERE id IN ({marks})",  # noqa: S608 - only ?s
+        account_ids,
+    )
+    currencies = {row[0]: row[1] for row in await cursor.fetchall()}
+    values = ", ".join(["(?, ?)"] * len(pairs))
+    # A join against the VALUES list uses the unique index; `(a, b) IN (VALUES ...)` scans.
+    cursor = await driver.execute(
+        "SELECT t.account_id, t.idempotency_key, t.id, t.request_hash "  # noqa: S608 - only ?s
+        f"FROM (VALUES {values}) AS k JOIN transactions AS t "
+        "ON t.account_id = k.column1 AND t.idempotency_key = k.column2",
+        [value for pair in pairs for value in pair],
+    )
+    stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in await cursor.fetchall()}
+    await cursor.close()
+    return currencies, stored
+
+
+async def _postgres_lookup(
+    driver: Any, account_ids: list[str], pairs: list[Pair]
+) -> tuple[dict[str, str], dict[Pair, Stored]]:
+    rows = await driver.fetch(
+        "SELECT id, currency FROM accounts WHERE id = ANY($1::text[])", account_ids
+    )
+    currencies = {row[0]: row[1] for row in rows}
+    rows = await driver.fetch(
+        "SELECT t.account_id, t.idempotency_key, t.id, t.request_hash FROM transactions t "
+        "JOIN unnest($1::text[], $2::text[]) AS k(account_id, idempotency_key) "
+        "ON t.account_id = k.account_id AND t.idempotency_key = k.idempotency_key",
+        [account for account, _ in pairs],
+        [key for _, key in pairs],
+    )
+    stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in rows}
+    return currencies, stored

@@ -7,15 +7,17 @@ retried one bundle per transaction.
 """
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+import asyncpg
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.db.base import table_of
 from riskops.db.batching import Batcher
+from riskops.db.bulk import BulkInsert, driver_transaction
 from riskops.decisions.models import Decision, DecisionAudit
 from riskops.events.models import OutboxEvent
 from riskops.ledger.models import Account, LedgerEntry, Transaction
@@ -23,12 +25,8 @@ from riskops.ledger.models import Account, LedgerEntry, Transaction
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-accounts = table_of(Account)
-transactions = table_of(Transaction)
-decisions = table_of(Decision)
-audits = table_of(DecisionAudit)
-entries = table_of(LedgerEntry)
-outbox = table_of(OutboxEvent)
+# Raw driver calls raise the drivers' own errors, not SQLAlchemy's wrappers.
+DATABASE_ERRORS = (DBAPIError, sqlite3.DatabaseError, asyncpg.PostgresError)
 
 
 @dataclass(slots=True)
@@ -49,43 +47,39 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
     def __init__(self, engine: AsyncEngine, batch_max: int, workers: int) -> None:
         super().__init__(batch_max, workers)
         self._engine = engine
-        self._insert: Any = (
-            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        dialect = engine.dialect.name
+        self._accounts = BulkInsert(table_of(Account), dialect, conflict_columns=["id"])
+        # Duplicate idempotency keys (another process, or a retry racing its original) are
+        # skipped and reported back, so the caller can replay the stored answer.
+        self._transactions = BulkInsert(
+            table_of(Transaction),
+            dialect,
+            conflict_columns=["account_id", "idempotency_key"],
+            returning="id",
         )
+        self._decisions = BulkInsert(table_of(Decision), dialect)
+        self._audits = BulkInsert(table_of(DecisionAudit), dialect)
+        self._entries = BulkInsert(table_of(LedgerEntry), dialect)
+        self._outbox = BulkInsert(table_of(OutboxEvent), dialect)
 
     async def run(self, items: list[DecisionRows]) -> list[bool | BaseException]:
         try:
-            async with self._engine.begin() as connection:
-                stored = await self._write(connection, items)
-        except DBAPIError as error:
+            stored = await self._write(items)
+        except DATABASE_ERRORS as error:
             if len(items) == 1:
                 return [error]
             log.warning("a batch of %d failed (%s); retrying one by one", len(items), error)
             return [(await self.run([rows]))[0] for rows in items]
         return [rows.transaction["id"] in stored for rows in items]
 
-    async def _write(self, connection: AsyncConnection, batch: list[DecisionRows]) -> set[str]:
-        opened = {r.new_account["id"]: r.new_account for r in batch if r.new_account}
-        if opened:
-            await connection.execute(
-                self._insert(accounts).on_conflict_do_nothing(), list(opened.values())
-            )
-        # Duplicate idempotency keys (another process, or a retry racing its original) are
-        # skipped here and reported back, so the caller can replay the stored answer.
-        result = await connection.execute(
-            self._insert(transactions)
-            .on_conflict_do_nothing(index_elements=["account_id", "idempotency_key"])
-            .returning(transactions.c.id),
-            [r.transaction for r in batch],
-        )
-        stored = set(result.scalars().all())
-        kept = [r for r in batch if r.transaction["id"] in stored]
-        if not kept:
-            return stored
-        await connection.execute(decisions.insert(), [r.decision for r in kept])
-        await connection.execute(audits.insert(), [r.audit for r in kept])
-        ledger = [r.ledger_entry for r in kept if r.ledger_entry]
-        if ledger:
-            await connection.execute(entries.insert(), ledger)
-        await connection.execute(outbox.insert(), [event for r in kept for event in r.outbox])
+    async def _write(self, batch: list[DecisionRows]) -> set[str]:
+        async with self._engine.connect() as connection, driver_transaction(connection) as driver:
+            opened = {r.new_account["id"]: r.new_account for r in batch if r.new_account}
+            await self._accounts.execute(driver, list(opened.values()))
+            stored = set(await self._transactions.execute(driver, [r.transaction for r in batch]))
+            kept = [r for r in batch if r.transaction["id"] in stored]
+            await self._decisions.execute(driver, [r.decision for r in kept])
+            await self._audits.execute(driver, [r.audit for r in kept])
+            await self._entries.execute(driver, [r.ledger_entry for r in kept if r.ledger_entry])
+            await self._outbox.execute(driver, [event for r in kept for event in r.outbox])
         return stored
