@@ -16,7 +16,8 @@ _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key header")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs plain-def dependencies in a thread pool (a hop per call).
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -33,24 +34,36 @@ async def read_connection(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]
 ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
 
 
+async def authorize(runtime: Runtime, raw_key: str | None, capability: Capability) -> Principal:
+    """Who holds `raw_key`, if allowed `capability`: 401 without a valid key, else 403."""
+    if not raw_key:
+        raise Unauthorized(
+            "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key`"
+        )
+    principal = await runtime.keys.verify(raw_key)
+    if not allows(principal.role, capability):
+        raise Forbidden(
+            f"role '{principal.role}' may not {capability.value.replace('_', ' ')}",
+            {"role": principal.role.value, "needs": capability.value},
+        )
+    return principal
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key from `Authorization: Bearer` or `X-API-Key` (for handlers on the hot path)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
 def require(capability: Capability) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         runtime: RuntimeDep,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key)],
     ) -> Principal:
-        raw = bearer.credentials if bearer is not None else api_key
-        if not raw:
-            raise Unauthorized(
-                "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key`"
-            )
-        principal = await runtime.keys.verify(raw)
-        if not allows(principal.role, capability):
-            raise Forbidden(
-                f"role '{principal.role}' may not {capability.value.replace('_', ' ')}",
-                {"role": principal.role.value, "needs": capability.value},
-            )
-        return principal
+        return await authorize(runtime, bearer.credentials if bearer else api_key, capability)
 
     return dependency
 
