@@ -1,0 +1,48 @@
+"""Golden replay: a fixed day of payments must keep its outcomes and reason codes.
+
+A change to features, rules or policy that alters any decision fails here and shows which.
+After an intended change, regenerate with `RISKOPS_UPDATE_GOLDEN=1 pytest tests/golden` and
+review the diff of the JSON file like code.
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from riskops.auth.roles import Role
+from riskops.demo import synthetic_day
+from tests.conftest import Api
+
+END = datetime(2026, 1, 5, tzinfo=UTC)
+GOLDEN = Path(__file__).with_name("decisions-ruleset-1.0.0.json")
+
+
+async def test_a_fixed_day_keeps_its_decisions(api: Api) -> None:
+    if api.runtime.engine.dialect.name != "sqlite":
+        return  # the outcomes do not depend on the database; one run is enough
+    headers = api.as_role(Role.SERVICE)
+    outcomes = []
+    for index, request in enumerate(synthetic_day(240, seed=11, end=END)):
+        body = request.model_dump(mode="json")
+        body["card_number"] = request.card_number.get_secret_value()
+        response = await api.client.post(
+            "/v1/transactions", json=body, headers={**headers, "Idempotency-Key": f"g-{index}"}
+        )
+        assert response.status_code == 201, response.text
+        decision = response.json()["decision"]
+        outcomes.append(
+            {
+                "index": index,
+                "status": decision["status"],
+                "reason_codes": decision["reason_codes"],
+                "score": round(decision["score"], 4),
+            }
+        )
+    if os.environ.get("RISKOPS_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(outcomes, indent=1) + "\n")
+    expected = json.loads(GOLDEN.read_text())
+    changed = [(e, o) for e, o in zip(expected, outcomes, strict=True) if e != o]
+    assert not changed, f"{len(changed)} decisions changed, first: {changed[0]}"
+    statuses = {o["status"] for o in outcomes}
+    assert statuses == {"approve", "review", "decline"}, "the golden day needs every outcome"
