@@ -1,4 +1,4 @@
-"""Golden replay: a fixed day of payments must keep its outcomes and reason codes.
+"""Golden replay: a fixed day of payments (synthetic test cards) keeps its outcomes and reasons.
 
 A change to features, rules or policy that alters any decision fails here and shows which.
 After an intended change, regenerate with `RISKOPS_UPDATE_GOLDEN=1 pytest tests/golden` and
@@ -7,14 +7,12 @@ review the diff of the JSON file like code.
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 from riskops.auth.roles import Role
-from riskops.demo import synthetic_day
 from tests.conftest import Api
 
-END = datetime(2026, 1, 5, tzinfo=UTC)
+PAYMENTS = Path(__file__).with_name("payments.jsonl")
 GOLDEN = Path(__file__).with_name("decisions-ruleset-1.0.0.json")
 
 
@@ -23,11 +21,11 @@ async def test_a_fixed_day_keeps_its_decisions(api: Api) -> None:
         return  # the outcomes do not depend on the database; one run is enough
     headers = api.as_role(Role.SERVICE)
     outcomes = []
-    for index, request in enumerate(synthetic_day(240, seed=11, end=END)):
-        body = request.model_dump(mode="json")
-        body["card_number"] = request.card_number.get_secret_value()
+    for index, line in enumerate(PAYMENTS.read_text().splitlines()):
         response = await api.client.post(
-            "/v1/transactions", json=body, headers={**headers, "Idempotency-Key": f"g-{index}"}
+            "/v1/transactions",
+            json=json.loads(line),
+            headers={**headers, "Idempotency-Key": f"g-{index}"},
         )
         assert response.status_code == 201, response.text
         decision = response.json()["decision"]
