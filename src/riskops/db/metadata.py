@@ -1,5 +1,6 @@
 """Imports every table module so the metadata is complete (Alembic and tests use this)."""
 
+from riskops.analytics import models as analytics_models
 from riskops.auth import models as auth_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
@@ -9,6 +10,7 @@ from riskops.ledger import models as ledger_models
 
 __all__ = [
     "Base",
+    "analytics_models",
     "auth_models",
     "decision_models",
     "event_models",
