@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     # HMAC key that turns a card number into a stable token; the raw number is never kept.
     card_token_secret: SecretStr = SecretStr("")
+    # Signs the web console's session cookie; generated into the data folder in development.
+    session_secret: SecretStr = SecretStr("")
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
 
     ruleset_path: Path | None = Field(default=None, description="TOML ruleset; default: shipped")
     review_threshold: float = Field(default=0.5, ge=0, le=1)
@@ -61,6 +64,12 @@ class Settings(BaseSettings):
                 )
             if len(self.card_token_secret.get_secret_value()) < 32:
                 raise ValueError("RISKOPS_CARD_TOKEN_SECRET must be at least 32 characters")
+            if self.session_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "RISKOPS_SESSION_SECRET must be set to a real secret in production"
+                )
+            if len(self.session_secret.get_secret_value()) < 32:
+                raise ValueError("RISKOPS_SESSION_SECRET must be at least 32 characters")
             if self.database_url is None or self.database_url.startswith("sqlite"):
                 raise ValueError("production needs RISKOPS_DATABASE_URL pointing at PostgreSQL")
         return self
@@ -79,6 +88,12 @@ class Settings(BaseSettings):
         if value:
             return value.encode()
         return _development_secret(self.data_dir, "card_token_secret").encode()
+
+    def session_key(self) -> str:
+        """The console's cookie-signing key; in development one is generated once."""
+        return self.session_secret.get_secret_value() or _development_secret(
+            self.data_dir, "session_secret"
+        )
 
 
 def _development_secret(data_dir: Path, name: str) -> str:

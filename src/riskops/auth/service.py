@@ -115,3 +115,25 @@ class KeyVerifier:
             self._cache.clear()
         self._cache[raw] = (now + self._cache_seconds, principal)
         return principal
+
+    async def verify_id(self, key_id: str) -> Principal:
+        """The holder of a still-active key by id (a console session keeps the id, not the key)."""
+        cache_key = f"id:{key_id}"
+        cached = self._cache.get(cache_key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(api_keys.c.id, api_keys.c.name, api_keys.c.role).where(
+                        api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+                    )
+                )
+            ).first()
+        if row is None:
+            self._cache.pop(cache_key, None)
+            raise Unauthorized("the API key of this session was revoked; sign in again")
+        principal = Principal(row.id, row.name, Role(row.role))
+        self._cache[cache_key] = (now + self._cache_seconds, principal)
+        return principal

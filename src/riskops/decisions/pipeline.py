@@ -22,6 +22,7 @@ from riskops.core.errors import Conflict, Unprocessable
 from riskops.core.ids import new_id
 from riskops.core.payment import Payment
 from riskops.decisions import repository
+from riskops.decisions.feed import DecisionFeed
 from riskops.decisions.lookup import IdempotencyLookup, LookupKey, Stored
 from riskops.decisions.policy import Outcome, Thresholds, decide
 from riskops.decisions.scoring import Scorer, rules_only_score
@@ -87,6 +88,7 @@ class DecisionPipeline:
         self._secret = token_secret
         self._currencies: dict[str, str] = {}  # account currencies never change once set
         self._inflight: dict[tuple[str, str], _Claim] = {}
+        self.feed = DecisionFeed()  # the console's live view; a no-op without subscribers
 
     async def submit(
         self, request: TransactionCreate, idempotency_key: str, principal: Principal
@@ -159,7 +161,9 @@ class DecisionPipeline:
                 "created_at": now,
             }
         if await self._writer.submit(rows):
-            return DecisionResult(transaction_view(rows.transaction, rows.decision), replayed=False)
+            document = transaction_view(rows.transaction, rows.decision)
+            self.feed.publish(document)
+            return DecisionResult(document, replayed=False)
         # Another process stored this key between our lookup and our write.
         found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
         assert found.stored is not None, "the writer reported a clash on a key that is not stored"
