@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.core.errors import BadRequest
@@ -157,3 +157,62 @@ async def stats(connection: AsyncConnection) -> dict[str, Any]:
         "avg_amount": round(float(avg_amount), 2) if avg_amount is not None else None,
         "p95_latency_ms": float(p95) if p95 is not None else None,
     }
+
+
+async def latency_percentile(
+    connection: AsyncConnection, total: int, quantile: float
+) -> float | None:
+    """The decision latency at `quantile` (nearest rank) over `total` decisions."""
+    if not total:
+        return None
+    value = await connection.scalar(
+        select(decisions.c.latency_ms)
+        .order_by(decisions.c.latency_ms)
+        .offset(min(total - 1, int(total * quantile)))
+        .limit(1)
+    )
+    return float(value) if value is not None else None
+
+
+def _epoch_bucket(connection: AsyncConnection, bucket_seconds: int) -> Any:
+    # SQLite keeps naive UTC text; PostgreSQL a timestamptz: both become whole epoch buckets.
+    if connection.dialect.name == "sqlite":
+        seconds = cast(func.strftime("%s", transactions.c.occurred_at), Integer)
+        return func.floor(seconds / bucket_seconds)
+    return func.floor(func.extract("epoch", transactions.c.occurred_at) / bucket_seconds)
+
+
+async def timeline(
+    connection: AsyncConnection, since: datetime, bucket_seconds: int
+) -> list[dict[str, Any]]:
+    """Decisions grouped into event-time buckets since `since`: counts by outcome, means."""
+    bucket = _epoch_bucket(connection, bucket_seconds).label("bucket")
+    query = (
+        select(
+            bucket,
+            func.count(),
+            func.sum(case((decisions.c.status == "approve", 1), else_=0)),
+            func.sum(case((decisions.c.status == "review", 1), else_=0)),
+            func.sum(case((decisions.c.status == "decline", 1), else_=0)),
+            func.avg(transactions.c.amount_minor),
+            func.avg(decisions.c.latency_ms),
+            func.max(decisions.c.latency_ms),
+        )
+        .select_from(decisions.join(transactions, transactions.c.id == decisions.c.transaction_id))
+        .where(transactions.c.occurred_at >= since)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return [
+        {
+            "start": int(row[0]) * bucket_seconds,
+            "total": int(row[1]),
+            "approved": int(row[2] or 0),
+            "review": int(row[3] or 0),
+            "declined": int(row[4] or 0),
+            "avg_amount": float(row[5] or 0),
+            "avg_latency_ms": float(row[6] or 0),
+            "max_latency_ms": float(row[7] or 0),
+        }
+        for row in (await connection.execute(query)).all()
+    ]

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from riskops.api.deps import ReadConnection, Reader, RuntimeDep, authorize, presented_key
 from riskops.api.responses import ERRORS, json_response
 from riskops.auth.roles import Capability
-from riskops.core.errors import BadRequest, NotFound
-from riskops.decisions import repository
+from riskops.core.errors import BadRequest
+from riskops.decisions import service
 from riskops.decisions.policy import Outcome
 from riskops.decisions.schemas import (
     AuditOut,
@@ -93,10 +93,7 @@ async def list_transactions(
     cursor: str | None = None,
 ) -> Response:
     """Transactions newest first (event time), filtered, one keyset page at a time."""
-    for name, value in (("from", occurred_from), ("to", occurred_to)):
-        if value is not None and value.tzinfo is None:
-            raise BadRequest(f"`{name}` needs a timezone offset", {"field": name})
-    where = repository.TransactionFilter(
+    where = service.TransactionFilter(
         account_id=account_id,
         occurred_from=occurred_from,
         occurred_to=occurred_to,
@@ -104,34 +101,25 @@ async def list_transactions(
         min_score=min_score,
         max_score=max_score,
     )
-    limit = min(limit, runtime.settings.page_size_max)
-    items, next_cursor = await repository.list_transactions(connection, where, limit, cursor)
+    items, next_cursor = await service.list_transactions(
+        connection, where, limit, cursor, runtime.settings.page_size_max
+    )
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionDetail, responses=ERRORS)
 async def get_transaction(transaction_id: str, connection: ReadConnection, _: Reader) -> Response:
     """One transaction with its decision, feature snapshot and audit."""
-    detail = await repository.get_transaction_detail(connection, transaction_id)
-    if detail is None:
-        raise NotFound(
-            f"transaction {transaction_id} does not exist", {"transaction_id": transaction_id}
-        )
-    return json_response(detail)
+    return json_response(await service.transaction_detail(connection, transaction_id))
 
 
 @router.get("/audit/{transaction_id}", response_model=AuditOut, responses=ERRORS)
 async def get_audit(transaction_id: str, connection: ReadConnection, _: Reader) -> Response:
     """The audit record of a decision: inputs, rules triggered, latency."""
-    audit = await repository.get_audit(connection, transaction_id)
-    if audit is None:
-        raise NotFound(
-            f"no audit record for transaction {transaction_id}", {"transaction_id": transaction_id}
-        )
-    return json_response(audit)
+    return json_response(await service.audit(connection, transaction_id))
 
 
 @router.get("/stats", response_model=Stats, responses=ERRORS)
 async def get_stats(connection: ReadConnection, _: Reader) -> Response:
     """Totals by outcome, approval rate, average amount and p95 decision latency."""
-    return json_response(await repository.stats(connection))
+    return json_response(await service.stats(connection))
