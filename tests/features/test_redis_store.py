@@ -1,5 +1,6 @@
 """The Redis adapter: the contract against a real Redis, plus its key hygiene."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from riskops.core.ids import new_id
-from riskops.features import WINDOWS, RedisOnlineStore
+from riskops.features import WINDOWS, RedisOnlineStore, WindowStats
 from tests.engines import REDIS_URL, require_engine
 from tests.features.contract import OnlineStoreContract
 from tests.features.payments import T0, make_payment
@@ -90,3 +91,28 @@ async def test_a_store_built_from_a_url_owns_and_closes_its_client() -> None:
 
     await store.ping()
     await store.close()
+
+
+@pytest.mark.redis
+async def test_a_redelivery_after_the_marker_expired_is_still_counted_once(
+    redis_client: Redis,
+) -> None:
+    store = RedisOnlineStore(
+        redis_client,
+        key_prefix=f"test:features:{new_id()}:",
+        replay_ttl=timedelta(milliseconds=1),
+    )
+    payment = make_payment(at=T0, amount=10)
+    try:
+        await store.record(payment)
+        await asyncio.sleep(0.01)
+
+        again = await store.record(payment)
+
+        assert not again.replayed  # the marker is gone: aggregates are computed afresh
+        assert again.device is not None
+        for entity in (again.card, again.account, again.merchant, again.device):
+            assert entity.windows["7d"] == WindowStats(1, 10, *entity.windows["7d"][2:])
+    finally:
+        keys = [key async for key in redis_client.scan_iter(match=f"{store.key_prefix}*")]
+        await redis_client.delete(*keys)

@@ -6,10 +6,12 @@ events and computes every window server side, atomically (Redis runs a script al
 concurrent decisions on one card never miss each other.
 
 Key layout under the prefix (default "riskops:f:"):
-    txn:<transaction_id>       replay marker: the encoded reply, expires after STATE_TTL
+    txn:<transaction_id>       replay marker: the reply, msgpack, expires after REPLAY_TTL
     w:<kind>:<entity id>       ZSET of events scored by event time (integer microseconds),
                                member "<amount>:<len country>:<len merchant>:<country>
-                               <merchant><transaction_id>" (lengths let ids hold ':')
+                               <merchant><transaction_id>" for cards and accounts (the
+                               lengths let ids hold ':'), "<amount>:<transaction_id>" for
+                               merchants and devices
     a:<kind>:<entity id>       HASH of running totals per window for merchants and devices
     n:card_country:<card>      ZSET value -> last seen event time (novelty memory)
     n:card_merchant:<card>
@@ -45,43 +47,50 @@ from riskops.features.definitions import (
 from riskops.features.store import STATE_TTL, decode_aggregates
 
 DEFAULT_KEY_PREFIX: Final = "riskops:f:"
+# How long a transaction's reply is kept to answer a redelivery with the same aggregates.
+# Shorter than the windows on purpose (markers would cost as much memory as the windows):
+# after it a redelivery is still not counted twice, as its event is already in every
+# window set, but it gets freshly computed aggregates.
+REPLAY_TTL: Final = timedelta(days=1)
 
 # KEYS: 1 replay marker, 2 card window, 3 account window, 4 merchant window,
 #       5 merchant totals, 6 card countries seen, 7 card merchants seen,
 #       [8 device window, 9 device totals, 10 account devices seen]
-# ARGV: 1 event time us, 2 amount, 3 window member, 4 country, 5 merchant id, 6 device id,
-#       7 largest window us, 8 window key ttl ms, 9 marker ttl ms, 10 novelty retention us,
-#       11 novelty key ttl ms, 12.. window lengths us (WINDOWS order, ascending)
-# Reply: {replayed 0/1, "v1,v2,..."} in store.py's flat layout.
+# ARGV: 1 event time us, 2 amount, 3 member (scanned sets), 4 short member (totals sets),
+#       5 country, 6 merchant id, 7 device id, 8 largest window us, 9 window key ttl ms,
+#       10 replay marker ttl ms, 11 novelty retention us, 12 novelty key ttl ms,
+#       13.. window lengths us (WINDOWS order, ascending)
+# Reply: {replayed 0/1, {values...}} in store.py's flat layout; the marker keeps the values
+# msgpack-encoded (cmsgpack ships with Redis' Lua).
 _RECORD_SCRIPT: Final = """
 local cached = redis.call('GET', KEYS[1])
 if cached then
-  return {1, cached}
+  return {1, cmsgpack.unpack(cached)}
 end
 
 local t = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local member = ARGV[3]
-local max_window = tonumber(ARGV[7])
-local window_ttl = ARGV[8]
-local retention = tonumber(ARGV[10])
+local member_short = ARGV[4]
+local max_window = tonumber(ARGV[8])
+local window_ttl = ARGV[9]
+local retention = tonumber(ARGV[11])
 local windows = {}
-for i = 12, #ARGV do
+for i = 13, #ARGV do
   windows[#windows + 1] = tonumber(ARGV[i])
 end
 
--- Times are integer microseconds (below 2^53, exact as doubles). Format with %d: Lua's
--- tostring keeps 14 significant digits and would move window bounds.
+-- Times are integer microseconds (below 2^53, exact as doubles). redis.call passes numbers
+-- exactly, but string concatenation would use tostring, which keeps 14 significant
+-- digits and would move window bounds: format with %d where a string is built.
 local function int(n)
   return string.format('%d', n)
 end
 
 local out = {}
 local function emit(a, b, c, d)
-  out[#out + 1] = int(a)
-  out[#out + 1] = int(b)
-  out[#out + 1] = int(c)
-  out[#out + 1] = int(d)
+  local at = #out
+  out[at + 1], out[at + 2], out[at + 3], out[at + 4] = a, b, c, d
 end
 
 local function itself(d)
@@ -93,9 +102,11 @@ end
 -- 1 when value was not seen for this key within the retention before t; then remember it.
 local function first_seen(key, value)
   local last = redis.call('ZSCORE', key, value)
-  redis.call('ZADD', key, 'GT', int(t), value)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(t - retention))
-  redis.call('PEXPIRE', key, ARGV[11])
+  if redis.call('ZADD', key, 'GT', t, value) == 1 then
+    -- Trim only as the set grows: members past the retention already count as new.
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', t - retention)
+  end
+  redis.call('PEXPIRE', key, ARGV[12])
   if last and tonumber(last) > t - retention then
     return 0
   end
@@ -125,12 +136,12 @@ local function observe_by_scan(key)
   local newest = math.max(newest_of(key) or t, t)
   -- Out of every window of every later payment: expired now, as the memory store does.
   local cutoff = newest - max_window
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(cutoff))
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
   if t <= cutoff then
     itself(1)  -- more than the largest window older than the entity's newest event
     return
   end
-  redis.call('ZADD', key, int(t), member)
+  redis.call('ZADD', key, t, member)
   redis.call('PEXPIRE', key, window_ttl)
 
   local counts, sums, merchants, countries, seen_m, seen_c = {}, {}, {}, {}, {}, {}
@@ -193,20 +204,22 @@ local function observe_by_totals(key, totals_key)
     newest = t
   end
   local cutoff = newest - max_window
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(cutoff))
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
   if t <= cutoff then
     itself(0)
     return
   end
-  redis.call('ZADD', key, int(t), member)
-  local fields = {'newest', int(newest)}
+  -- 0 when the member is there already: a redelivery after its replay marker expired
+  -- must not count twice (the scanned windows get this from the set itself).
+  local added = redis.call('ZADD', key, t, member_short) == 1
+  local fields = {'newest', newest}
   for w = 1, #windows do
-    if t > newest - windows[w] then
+    if added and t > newest - windows[w] then
       counts[w], sums[w] = counts[w] + 1, sums[w] + amount
     end
     local at = #fields
-    fields[at + 1], fields[at + 2] = 'c' .. w, int(counts[w])
-    fields[at + 3], fields[at + 4] = 's' .. w, int(sums[w])
+    fields[at + 1], fields[at + 2] = 'c' .. w, counts[w]
+    fields[at + 3], fields[at + 4] = 's' .. w, sums[w]
   end
   redis.call('HSET', totals_key, unpack(fields))
   redis.call('PEXPIRE', key, window_ttl)
@@ -233,12 +246,12 @@ local function observe_by_totals(key, totals_key)
 end
 
 -- Novelty is answered before this payment is recorded anywhere.
-local new_country = first_seen(KEYS[6], ARGV[4])
-local new_merchant = first_seen(KEYS[7], ARGV[5])
+local new_country = first_seen(KEYS[6], ARGV[5])
+local new_merchant = first_seen(KEYS[7], ARGV[6])
 local has_device = #KEYS >= 10
 local new_device = 0
 if has_device then
-  new_device = first_seen(KEYS[10], ARGV[6])
+  new_device = first_seen(KEYS[10], ARGV[7])
 end
 
 observe_by_scan(KEYS[2])
@@ -253,9 +266,8 @@ end
 observe_by_totals(KEYS[4], KEYS[5])
 emit(has_device and 1 or 0, new_country, new_merchant, new_device)
 
-local encoded = table.concat(out, ',')
-redis.call('SET', KEYS[1], encoded, 'PX', ARGV[9])
-return {0, encoded}
+redis.call('SET', KEYS[1], cmsgpack.pack(out), 'PX', ARGV[10])
+return {0, out}
 """
 
 
@@ -272,6 +284,7 @@ class RedisOnlineStore:
         *,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         novelty_retention: timedelta = NOVELTY_RETENTION,
+        replay_ttl: timedelta = REPLAY_TTL,
     ) -> None:
         # A client passed in belongs to the caller (shared pool); one built from a url is ours.
         self._owns_client = isinstance(redis, str)
@@ -283,7 +296,7 @@ class RedisOnlineStore:
         self._settings = (
             duration_us(MAX_WINDOW),
             _ms(STATE_TTL),
-            _ms(STATE_TTL),
+            _ms(replay_ttl),
             duration_us(novelty_retention),
             _ms(novelty_retention),
             *(duration_us(w) for w in WINDOWS.values()),
@@ -294,15 +307,15 @@ class RedisOnlineStore:
         return self._prefix
 
     async def record(self, payment: Payment) -> RawAggregates:
-        prefix = self._prefix
+        prefix, txn = self._prefix, payment.transaction_id
         card, account, device = payment.card_token, payment.account_id, payment.device_id
-        country, merchant = payment.merchant_country, payment.merchant_id
-        member = (
-            f"{payment.amount_minor}:{len(country.encode())}:{len(merchant.encode())}:"
-            f"{country}{merchant}{payment.transaction_id}"
+        country, merchant, amount = (
+            payment.merchant_country,
+            payment.merchant_id,
+            payment.amount_minor,
         )
         keys = [
-            f"{prefix}txn:{payment.transaction_id}",
+            f"{prefix}txn:{txn}",
             f"{prefix}w:card:{card}",
             f"{prefix}w:account:{account}",
             f"{prefix}w:merchant:{merchant}",
@@ -318,16 +331,16 @@ class RedisOnlineStore:
             ]
         args: list[str | int] = [
             event_time_us(payment.occurred_at),
-            payment.amount_minor,
-            member,
+            amount,
+            f"{amount}:{len(country.encode())}:{len(merchant.encode())}:{country}{merchant}{txn}",
+            f"{amount}:{txn}",  # merchants and devices only sum, so keep their members short
             country,
             merchant,
             device or "",
             *self._settings,
         ]
-        replayed, encoded = await self._script(keys=keys, args=args)
-        text = encoded.decode() if isinstance(encoded, bytes) else str(encoded)
-        return decode_aggregates([int(v) for v in text.split(",")], replayed=bool(int(replayed)))
+        replayed, values = await self._script(keys=keys, args=args)
+        return decode_aggregates([int(v) for v in values], replayed=bool(replayed))
 
     async def ping(self) -> None:
         await self._redis.ping()
