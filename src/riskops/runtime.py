@@ -49,8 +49,13 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     """Build every adapter the settings choose. The writer is started; call close() to stop."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or create_engine(settings.resolved_database_url)
+    # The embedded store keeps its windows across restarts in the data folder (written on a
+    # clean shutdown); Redis keeps its own.
     store = build_online_store(
-        settings.feature_store, settings.redis_url, settings.redis_key_prefix
+        settings.feature_store,
+        settings.redis_url,
+        settings.redis_key_prefix,
+        snapshot_path=settings.data_dir / "features.json",
     )
     writer = DecisionWriter(
         engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)
