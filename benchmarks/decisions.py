@@ -25,6 +25,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from riskops.ledger.cards import with_check_digit
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "decisions.json"
@@ -44,19 +46,11 @@ end
 """
 
 
-def luhn_complete(partial: str) -> str:
-    total = 0
-    for position, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return partial + str((10 - total % 10) % 10)
-
-
 def post_script(key: str, cards: int) -> str:
     rng = random.Random(1)
-    numbers = [luhn_complete("4" + "".join(rng.choices("0123456789", k=14))) for _ in range(cards)]
+    numbers = [
+        with_check_digit("4" + "".join(rng.choices("0123456789", k=14))) for _ in range(cards)
+    ]
     table = ",".join(f'"{n}"' for n in numbers)
     return (
         f"""

@@ -14,6 +14,7 @@ from riskops.auth.service import Principal
 from riskops.core.ids import new_id
 from riskops.core.payment import Channel
 from riskops.db.migrate import upgrade
+from riskops.ledger.cards import with_check_digit
 from riskops.ledger.schemas import TransactionCreate
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
@@ -23,17 +24,6 @@ HOME_COUNTRIES = ["DE", "FR", "GB", "US", "NL", "ES", "IT"]
 RISKY_COUNTRIES = ["NG", "RU", "BR", "ID"]
 CHUNK = 32
 EVERYDAY_MCC = ["5411", "5812", "5541", "5912", "5999", "4121", "5311"]
-
-
-def luhn_complete(partial: str) -> str:
-    """Append the check digit that makes `partial` pass the Luhn check."""
-    total = 0
-    for position, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return partial + str((10 - total % 10) % 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +41,7 @@ def synthetic_day(count: int, seed: int, end: datetime) -> Iterator[TransactionC
     customers = [
         _Customer(
             account_id=f"acct-{i:04d}",
-            card=luhn_complete(rng.choice("45") + "".join(rng.choices("0123456789", k=14))),
+            card=with_check_digit(rng.choice("45") + "".join(rng.choices("0123456789", k=14))),
             country=rng.choice(HOME_COUNTRIES),
             device=f"dev-{i:04d}",
             typical_minor=rng.lognormvariate(8.0, 0.6),
