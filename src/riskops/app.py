@@ -17,6 +17,7 @@ from riskops.auth.roles import Role
 from riskops.auth.router import router as auth_router
 from riskops.db.migrate import upgrade
 from riskops.decisions.router import router as decisions_router
+from riskops.events.router import router as events_router
 from riskops.ledger.router import router as ledger_router
 from riskops.observability.metrics import router as metrics_router
 from riskops.observability.metrics import watch_event_loop
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.bootstrap_admin_key:
             await _first_admin_key(runtime.engine)
         app.state.runtime = runtime
+        if settings.run_workers:  # the embedded default: relay and consumers in this process
+            runtime.events.start()
         monitor = asyncio.create_task(watch_event_loop())
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight so full collections stay short on a busy loop.
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
+    app.include_router(events_router)
     return app
 
 

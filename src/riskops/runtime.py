@@ -10,7 +10,12 @@ from riskops.decisions.lookup import IdempotencyLookup
 from riskops.decisions.pipeline import DecisionPipeline
 from riskops.decisions.policy import Thresholds
 from riskops.decisions.writer import DecisionWriter
+from riskops.events.bus import EventBus
+from riskops.events.embedded import EmbeddedLog
+from riskops.events.kafka import KafkaBus
+from riskops.events.workers import EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
+from riskops.labels.service import LabelService
 from riskops.rules import (
     RulesEngine,
     default_ruleset_path,
@@ -32,11 +37,16 @@ class Runtime:
     writer: DecisionWriter
     pipeline: DecisionPipeline
     keys: KeyVerifier
+    bus: EventBus
+    labels: LabelService
+    events: EventWorkers  # the relay and consumers; app.py starts them when run_workers
 
     async def close(self) -> None:
+        await self.events.stop()
         await self.writer.stop()
         await self.lookup.stop()
         await self.store.close()
+        await self.bus.close()
         await self.engine.dispose()
 
 
@@ -73,4 +83,20 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         token_secret=settings.token_secret(),
     )
     keys = KeyVerifier(engine, settings.api_key_cache_seconds)
-    return Runtime(settings, engine, store, lookup, writer, pipeline, keys)
+    bus = build_bus(settings, engine)
+    labels = LabelService()
+    events = EventWorkers.from_settings(settings, engine, bus, pipeline, labels)
+    writer.on_commit = events.relay.notify
+    return Runtime(settings, engine, store, lookup, writer, pipeline, keys, bus, labels, events)
+
+
+def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
+    """The embedded log in our own database, or a Kafka-protocol broker."""
+    if settings.bus == "kafka":
+        return KafkaBus(
+            settings.kafka_bootstrap,
+            partitions=settings.kafka_partitions,
+            replication=settings.kafka_replication,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+        )
+    return EmbeddedLog(engine)

@@ -53,6 +53,29 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Events: the bus, the outbox relay and the consumers (see src/riskops/events/).
+    bus: Literal["embedded", "kafka"] = Field(
+        default="embedded", description="embedded: a log table in the database; kafka: a broker"
+    )
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = Field(default=6, ge=1, description="For topics RiskOps creates")
+    kafka_replication: int = Field(default=1, ge=1)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    run_workers: bool = Field(
+        default=True, description="Run the relay and consumers inside the API process"
+    )
+    consumers: list[str] = Field(
+        default=["risk", "labels", "analytics"], description="Consumers run_workers starts"
+    )
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=1.0, gt=0, description="Fallback when not woken")
+    outbox_retention_hours: float = Field(default=24, gt=0, description="Sent rows kept")
+    event_log_retention_hours: float = Field(default=168, gt=0, description="Embedded log kept")
+    consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_max_attempts: int = Field(default=5, ge=1, description="Then the message is a DLQ")
+    consumer_retry_base_seconds: float = Field(default=0.2, ge=0)
+    consumer_retry_max_seconds: float = Field(default=10.0, ge=0)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:

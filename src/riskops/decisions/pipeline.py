@@ -275,6 +275,11 @@ class DecisionPipeline:
             data={
                 "transaction_id": txn_id,
                 "account_id": payment.account_id,
+                # What analytics aggregates by, so its consumer needs no second event or query.
+                "amount_minor": payment.amount_minor,
+                "currency": payment.currency,
+                "channel": payment.channel.value,
+                "merchant_country": payment.merchant_country,
                 **document["decision"],
             },
         )

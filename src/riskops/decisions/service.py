@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.analytics import service as analytics
 from riskops.core.errors import BadRequest, NotFound
 from riskops.decisions import repository
 from riskops.decisions.repository import TransactionFilter
@@ -66,8 +67,8 @@ async def audit(connection: AsyncConnection, transaction_id: str) -> dict[str, A
 
 
 async def stats(connection: AsyncConnection) -> dict[str, Any]:
-    """The API's stats document."""
-    return await repository.stats(connection)
+    """The API's stats document, from the analytics consumer's hourly aggregates (no scan)."""
+    return await analytics.stats(connection)
 
 
 async def dashboard_stats(connection: AsyncConnection) -> dict[str, Any]:

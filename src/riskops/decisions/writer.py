@@ -8,6 +8,7 @@ retried one bundle per transaction.
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
     def __init__(self, engine: AsyncEngine, batch_max: int, workers: int) -> None:
         super().__init__(batch_max, workers)
         self._engine = engine
+        # Called after each commit that wrote outbox rows (wakes the in-process outbox relay).
+        self.on_commit: Callable[[], None] | None = None
         dialect = engine.dialect.name
         self._accounts = BulkInsert(table_of(Account), dialect, conflict_columns=["id"])
         # Duplicate idempotency keys (another process, or a retry racing its original) are
@@ -70,6 +73,8 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
                 return [error]
             log.warning("a batch of %d failed (%s); retrying one by one", len(items), error)
             return [(await self.run([rows]))[0] for rows in items]
+        if stored and self.on_commit is not None:
+            self.on_commit()
         return [rows.transaction["id"] in stored for rows in items]
 
     async def _write(self, batch: list[DecisionRows]) -> set[str]:

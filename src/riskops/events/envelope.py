@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from riskops.core.ids import new_id
 
 SPEC_VERSION = "1.0"
@@ -49,3 +51,29 @@ def outbox_row(topic: str, key: str, event: dict[str, Any], created_at: datetime
         "created_at": created_at,
         "published_at": None,
     }
+
+
+# Produced by upstream systems straight to the stream; scored by the `risk` consumer.
+INBOUND_TOPIC = "transactions.inbound.v1"
+TRANSACTION_SUBMITTED = "riskops.transaction.submitted.v1"
+# Fraud outcomes that arrive later: chargebacks, analyst labels.
+LABELS_TOPIC = "labels.v1"
+TRANSACTION_LABELLED = "riskops.transaction.labelled.v1"
+TOPICS = (TRANSACTIONS_TOPIC, ASSESSMENTS_TOPIC, INBOUND_TOPIC, LABELS_TOPIC)
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event)
+
+
+def headers_for(event: dict[str, Any]) -> dict[str, str]:
+    """Kafka headers of a structured-mode CloudEvent: routing without parsing the body."""
+    headers = {"content-type": CONTENT_TYPE, "ce_type": str(event.get("type", ""))}
+    if event.get("traceparent"):
+        headers["traceparent"] = str(event["traceparent"])
+    return headers

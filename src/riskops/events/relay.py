@@ -1,0 +1,150 @@
+"""The outbox relay: committed outbox rows go to the bus, then are marked sent.
+
+On PostgreSQL a batch is claimed with `FOR UPDATE SKIP LOCKED` inside the transaction that
+marks it, so several relays share the work and never mark a row twice; a relay killed
+between publish and mark leaves its rows unmarked and they are published again
+(at-least-once; consumers deduplicate by event id). The relay wakes on an in-process signal
+from the decision writer, on PostgreSQL NOTIFY from other processes, and polls as a fallback.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from riskops.core.errors import RiskOpsError
+from riskops.db.base import table_of
+from riskops.db.types import utcnow
+from riskops.events.bus import EventBus, Message
+from riskops.events.envelope import headers_for
+from riskops.events.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+outbox = table_of(OutboxEvent)
+NOTIFY_CHANNEL = "riskops_outbox"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: EventBus,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        retention: timedelta = timedelta(hours=24),
+        cleanup_every: float = 60.0,
+    ) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.retention = retention
+        self.cleanup_every = cleanup_every
+        self.published = 0
+        self._wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """New outbox rows committed in this process: relay them now."""
+        self._wakeup.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished rows and mark them; returns how many."""
+        claim: Select[Any] = (
+            select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        if self.engine.dialect.name == "postgresql":
+            # The claim, the publish and the mark share one transaction: other relays skip
+            # these rows while it is open and see them as sent once it commits.
+            async with self.engine.begin() as connection:
+                rows = (await connection.execute(claim.with_for_update(skip_locked=True))).all()
+                await self._publish_and_mark(connection, rows)
+        else:
+            # SQLite has one writer: holding it across the publish would stall the decision
+            # writer (and deadlock the embedded log). One relay per database reads, publishes,
+            # then marks in a short write transaction of its own.
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(claim)).all()
+            async with self.engine.begin() as connection:
+                await self._publish_and_mark(connection, rows)
+        self.published += len(rows)
+        return len(rows)
+
+    async def _publish_and_mark(self, connection: AsyncConnection, rows: Any) -> None:
+        if not rows:
+            return
+        messages = [
+            Message(topic, orjson.dumps(payload), key, headers_for(payload))
+            for _, topic, key, payload in rows
+        ]
+        await self.bus.publish(messages)
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([row[0] for row in rows]))
+            .values(published_at=utcnow())
+        )
+
+    async def cleanup(self) -> int:
+        """Delete rows sent longer ago than the retention; returns how many."""
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                delete(outbox).where(outbox.c.published_at < utcnow() - self.retention)
+            )
+        return int(result.rowcount or 0)
+
+    async def backlog(self) -> int:
+        async with self.engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count()).where(outbox.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        async with self._listening():
+            last_cleanup = 0.0
+            while True:
+                self._wakeup.clear()
+                try:
+                    moved = await self.relay_once()
+                except RiskOpsError as error:  # the bus is down: rows wait in the outbox
+                    log.warning("relay: %s; retrying", error.message)
+                    moved = 0
+                    await asyncio.sleep(min(self.poll_seconds, 1.0))
+                if time.monotonic() - last_cleanup > self.cleanup_every:
+                    last_cleanup = time.monotonic()
+                    await self.cleanup()
+                if moved >= self.batch_size:
+                    continue  # more is waiting
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    @contextlib.asynccontextmanager
+    async def _listening(self) -> AsyncIterator[None]:
+        """On PostgreSQL, LISTEN for commits of other processes (migration 0003's trigger)."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+
+            def woken(*_: object) -> None:
+                self._wakeup.set()
+
+            await driver.add_listener(NOTIFY_CHANNEL, woken)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(NOTIFY_CHANNEL, woken)
