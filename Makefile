@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
+# Console assets come from npm (package-lock.json) and are copied next to the templates.
+VENDOR := src/riskops/web/static/vendor
+ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench install clean
+.PHONY: run test lint format bench install clean assets chromium
 
 install: $(STAMP)
 
@@ -17,10 +20,26 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/uplot/dist/uPlot.iife.min.js \
+		node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
+	touch $(ASSETS)
+
+# Browser tests drive Debian's Chromium; CI runs as root and installs it when missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "Chromium missing: browser tests skip here (CI=true fails them)." \
+			"Install it with: sudo apt-get install -y chromium"; fi; }
+
+run: $(STAMP) $(ASSETS)
 	$(BIN)/riskops serve
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -23,6 +23,7 @@ from riskops.observability.metrics import router as metrics_router
 from riskops.observability.metrics import watch_event_loop
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
+from riskops.web import install as install_console
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)
+    install_console(app)
     return app
 
 

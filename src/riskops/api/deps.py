@@ -40,7 +40,11 @@ async def authorize(runtime: Runtime, raw_key: str | None, capability: Capabilit
         raise Unauthorized(
             "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key`"
         )
-    principal = await runtime.keys.verify(raw_key)
+    return permit(await runtime.keys.verify(raw_key), capability)
+
+
+def permit(principal: Principal, capability: Capability) -> Principal:
+    """The principal if its role allows `capability`, else 403 (API and console alike)."""
     if not allows(principal.role, capability):
         raise Forbidden(
             f"role '{principal.role}' may not {capability.value.replace('_', ' ')}",

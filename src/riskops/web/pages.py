@@ -1,0 +1,206 @@
+"""Console pages: sign-in, the dashboard and the transactions table with its detail view."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from riskops.core.errors import NotFound, RiskOpsError, Unauthorized
+from riskops.decisions import service as decisions
+from riskops.decisions.policy import Outcome
+from riskops.ledger import service as ledger
+from riskops.runtime import Runtime
+from riskops.web import nav
+from riskops.web.session import (
+    CSRF_FIELD,
+    ConsoleUser,
+    check_csrf,
+    new_csrf,
+    pre_session,
+    read_session,
+    viewer,
+    write_session,
+)
+from riskops.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+User = Annotated[ConsoleUser, Depends(viewer)]
+PAGE_SIZE = 50
+RECENT = 15
+
+nav.register(nav.Page("Dashboard", "/", order=10))
+nav.register(nav.Page("Transactions", "/transactions", order=30))
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: never an open redirect to another origin.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str | None = None) -> Response:
+    """The sign-in form."""
+    data = pre_session(request)
+    if "key_id" in data:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    response: Response = render(
+        request, "login.html", {"csrf": data[CSRF_FIELD], "next": next or "/"}
+    )
+    write_session(request, response, data)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Exchange an API key for a console session; the key itself is not kept in the cookie."""
+    form = await request.form()
+    data = pre_session(request)
+    target = _safe_next(str(form.get("next") or "/"))
+    raw_key = str(form.get("api_key") or "").strip()
+    try:
+        check_csrf(request, data, str(form.get(CSRF_FIELD) or ""))
+        if not raw_key:
+            raise Unauthorized("an API key is required to sign in")
+        principal = await _runtime(request).keys.verify(raw_key)
+    except RiskOpsError as error:
+        refused = render(
+            request,
+            "login.html",
+            {"csrf": data[CSRF_FIELD], "next": target, "error": error},
+            status_code=error.status_code,
+        )
+        write_session(request, refused, data)
+        return refused
+    response = RedirectResponse(target, status_code=303)
+    # A fresh token on sign-in: a token seen before it is worthless afterwards.
+    write_session(request, response, {"key_id": principal.key_id, CSRF_FIELD: new_csrf()})
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the console session."""
+    form = await request.form()
+    check_csrf(request, read_session(request), str(form.get(CSRF_FIELD) or ""))
+    response = RedirectResponse("/login", status_code=303)
+    write_session(request, response, {CSRF_FIELD: new_csrf()})
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request, user: User) -> Response:
+    """Totals, rates, latency, charts over time and the live feed."""
+    async with _runtime(request).engine.connect() as connection:
+        stats = await decisions.dashboard_stats(connection)
+        timeline = await decisions.timeline(connection, decisions.WINDOWS["24h"])
+        recent, _ = await decisions.list_transactions(
+            connection, decisions.TransactionFilter(), RECENT, None, RECENT
+        )
+    return render(
+        request,
+        "dashboard.html",
+        {"stats": stats, "timeline": timeline, "window": "24h", "recent": recent},
+        user,
+    )
+
+
+class FilterError(Exception):
+    pass
+
+
+def _parse_time(name: str, raw: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(f"`{name}` is not a date and time (e.g. 2026-01-31T12:00)") from None
+    # The form's datetime-local fields carry no offset: the console speaks UTC throughout.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _parse_score(name: str, raw: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FilterError(f"`{name}` must be a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise FilterError(f"`{name}` must be between 0 and 1")
+    return value
+
+
+def _filter(query: dict[str, str]) -> decisions.TransactionFilter:
+    status = query.get("status", "")
+    if status and status not in {o.value for o in Outcome}:
+        raise FilterError(f"`status` must be one of {', '.join(o.value for o in Outcome)}")
+    return decisions.TransactionFilter(
+        account_id=query.get("account_id") or None,
+        occurred_from=_parse_time("from", query.get("from", "")),
+        occurred_to=_parse_time("to", query.get("to", "")),
+        status=status or None,
+        min_score=_parse_score("min_score", query.get("min_score", "")),
+        max_score=_parse_score("max_score", query.get("max_score", "")),
+    )
+
+
+@router.get("/transactions", response_class=HTMLResponse)
+async def transactions(request: Request, user: User) -> Response:
+    """Transactions newest first with filters and keyset pages."""
+    keys = ("account_id", "from", "to", "status", "min_score", "max_score")
+    query = {k: request.query_params.get(k, "").strip() for k in keys}
+    cursor = request.query_params.get("cursor") or None
+    items: list[dict[str, Any]] = []
+    next_cursor = None
+    error: str | None = None
+    try:
+        where = _filter(query)
+        async with _runtime(request).engine.connect() as connection:
+            items, next_cursor = await decisions.list_transactions(
+                connection, where, PAGE_SIZE, cursor, PAGE_SIZE
+            )
+    except FilterError as problem:
+        error = str(problem)
+    except RiskOpsError as problem:
+        error = problem.message
+    active = {k: v for k, v in query.items() if v}
+    next_url = (
+        f"/transactions?{urlencode({**active, 'cursor': next_cursor})}" if next_cursor else None
+    )
+    context = {
+        "items": items,
+        "query": query,
+        "filtered": bool(active),
+        "paged": cursor is not None,
+        "first_url": f"/transactions?{urlencode(active)}",
+        "next_url": next_url,
+        "error": error,
+    }
+    template = (
+        "_transactions_table.html"
+        if request.headers.get("hx-target") == "results"
+        else "transactions.html"
+    )
+    return render(request, template, context, user, status_code=400 if error else 200)
+
+
+@router.get("/transactions/{transaction_id}", response_class=HTMLResponse)
+async def transaction_detail(request: Request, transaction_id: str, user: User) -> Response:
+    """One transaction: its decision, features snapshot, audit and the account's balance."""
+    try:
+        async with _runtime(request).engine.connect() as connection:
+            detail = await decisions.transaction_detail(connection, transaction_id)
+            balance = await ledger.balance(connection, detail["account_id"])
+    except NotFound as error:
+        return render(request, "error.html", {"error": error}, user, status_code=404)
+    return render(request, "transaction.html", {"t": detail, "balance": balance}, user)
