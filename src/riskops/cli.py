@@ -95,14 +95,35 @@ def demo(
     ] = True,
     host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream/--no-stream", help="Keep a gentle live flow while serving")
+    ] = False,
+    rate: Annotated[float, typer.Option(help="Live payments per second with --stream")] = 2.0,
 ) -> None:
     """Seed a believable last day of payments through the real pipeline, then serve."""
-    from riskops.demo import seed_history
+    from riskops.demo import seed_history, with_stream
 
+    if rate <= 0:
+        raise typer.BadParameter("--rate must be above 0 (payments per second)")
     settings = Settings()
-    stored = asyncio.run(seed_history(settings, transactions, seed))
+    stored = asyncio.run(seed_history(settings, transactions, seed)) if transactions else 0
     err.print(
         f"[green]seeded {stored} transactions[/green] into {Path(settings.data_dir).resolve()}"
     )
-    if serve_after:
+    if not serve_after:
+        return
+    if not stream:
         serve(host, port)
+        return
+    from riskops.app import create_app
+
+    err.print(f"console: http://{host or settings.host}:{port or settings.port}/ (live flow on)")
+    uvicorn.run(
+        with_stream(create_app(settings), rate, seed),
+        host=host or settings.host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+    )

@@ -1,22 +1,26 @@
 """A believable day of payments, pushed through the real pipeline so the product starts alive."""
 
 import asyncio
+import contextlib
+import logging
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
 from pydantic import SecretStr
 from rich.progress import Progress
 
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
+from riskops.core.errors import RiskOpsError
 from riskops.core.ids import new_id
 from riskops.core.payment import Channel
 from riskops.db.migrate import upgrade
 from riskops.ledger.cards import with_check_digit
 from riskops.ledger.schemas import TransactionCreate
-from riskops.runtime import build_runtime
+from riskops.runtime import Runtime, build_runtime
 from riskops.settings import Settings
 
 SEEDER = Principal(key_id="demo-seeder", name="riskops demo", role=Role.SERVICE)
@@ -24,6 +28,8 @@ HOME_COUNTRIES = ["DE", "FR", "GB", "US", "NL", "ES", "IT"]
 RISKY_COUNTRIES = ["NG", "RU", "BR", "ID"]
 CHUNK = 32
 EVERYDAY_MCC = ["5411", "5812", "5541", "5912", "5999", "4121", "5311"]
+STREAM_CYCLE = 2000  # payments per pass of the live stream before its pattern repeats
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +138,42 @@ async def seed_history(settings: Settings, count: int, seed: int) -> int:
     finally:
         await runtime.close()
     return count
+
+
+async def stream_payments(runtime: Runtime, rate: float, seed: int) -> None:
+    """A gentle live flow: the demo's customers keep paying, about `rate` payments a second.
+
+    Payments carry no event time (they happen now), so the velocity features, the dashboard
+    and its live feed see them arrive as a real stream would.
+    """
+    rng = random.Random(seed)  # noqa: S311 - pacing of synthetic traffic, not secrets
+    run = new_id()
+    index = 0
+    while True:
+        for request in synthetic_day(STREAM_CYCLE, seed, datetime.now(UTC)):
+            live = request.model_copy(update={"occurred_at": None})
+            try:
+                await runtime.pipeline.submit(live, f"stream-{run}-{index}", SEEDER)
+            except RiskOpsError as error:  # one refused payment must not stop the stream
+                log.warning("demo stream: payment refused: %s", error.message)
+            index += 1
+            await asyncio.sleep(rng.expovariate(rate))
+
+
+def with_stream(app: FastAPI, rate: float, seed: int) -> FastAPI:
+    """Run `stream_payments` for as long as the app runs (it needs the app's own pipeline)."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        async with inner(running):
+            task = asyncio.create_task(stream_payments(running.state.runtime, rate, seed))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+    return app
