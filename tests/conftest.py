@@ -60,7 +60,8 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
         card_token_secret="test-card-token-secret-0123456789abcdef",  # type: ignore[arg-type]
         bootstrap_admin_key=False,
         _env_file=None,  # type: ignore[call-arg]
-        **overrides,  # type: ignore[arg-type]
+        # Model serving imports MLflow and may train at start: only tests/ml turn it on.
+        **{"model_serving": False, **overrides},  # type: ignore[arg-type]
     )
 
 

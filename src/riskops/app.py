@@ -19,6 +19,8 @@ from riskops.db.migrate import upgrade
 from riskops.decisions.router import router as decisions_router
 from riskops.events.router import router as events_router
 from riskops.ledger.router import router as ledger_router
+from riskops.ml.router import router as models_router
+from riskops.ml.tasks import ModelTasks
 from riskops.observability.metrics import router as metrics_router
 from riskops.observability.metrics import watch_event_loop
 from riskops.runtime import build_runtime
@@ -41,6 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         if settings.run_workers:  # the embedded default: relay and consumers in this process
             runtime.events.start()
+        # Models load (and a first champion trains) in the background: /health answers now.
+        model_tasks = ModelTasks(settings, runtime.engine, runtime.models)
+        if settings.model_serving:
+            app.state.model_tasks = model_tasks
+            model_tasks.start()
         monitor = asyncio.create_task(watch_event_loop())
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight so full collections stay short on a busy loop.
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             monitor.cancel()
+            await model_tasks.stop()
             await runtime.close()
 
     app = FastAPI(
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)
+    app.include_router(models_router)
     install_console(app)
     return app
 

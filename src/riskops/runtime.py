@@ -16,6 +16,7 @@ from riskops.events.kafka import KafkaBus
 from riskops.events.workers import EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
 from riskops.labels.service import LabelService
+from riskops.ml.serving import ModelServer
 from riskops.rules import (
     RulesEngine,
     default_ruleset_path,
@@ -40,6 +41,7 @@ class Runtime:
     bus: EventBus
     labels: LabelService
     events: EventWorkers  # the relay and consumers; app.py starts them when run_workers
+    models: ModelServer  # champion / challenger / shadow; ml.tasks keeps them current
 
     async def close(self) -> None:
         await self.events.stop()
@@ -87,7 +89,23 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     labels = LabelService()
     events = EventWorkers.from_settings(settings, engine, bus, pipeline, labels)
     writer.on_commit = events.relay.notify
-    return Runtime(settings, engine, store, lookup, writer, pipeline, keys, bus, labels, events)
+    models = build_model_server(settings, pipeline)
+    return Runtime(
+        settings, engine, store, lookup, writer, pipeline, keys, bus, labels, events, models
+    )
+
+
+def build_model_server(settings: Settings, pipeline: DecisionPipeline) -> ModelServer:
+    """In-process serving; the pipeline scores with it once a champion is loaded."""
+
+    def attach(server: ModelServer) -> None:
+        pipeline.scorer = server if server.champion is not None else None
+
+    return ModelServer(
+        canary_share=settings.canary_share,
+        explain_above=settings.review_threshold,
+        on_change=attach,
+    )
 
 
 def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:

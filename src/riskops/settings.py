@@ -76,6 +76,27 @@ class Settings(BaseSettings):
     consumer_retry_base_seconds: float = Field(default=0.2, ge=0)
     consumer_retry_max_seconds: float = Field(default=10.0, ge=0)
 
+    # Models (see src/riskops/ml/): registry, serving, drift and retraining.
+    model_name: str = Field(default="fraud", description="Registered model the API serves")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="Tracking + registry store; default: SQLite in the data folder"
+    )
+    model_serving: bool = Field(
+        default=True, description="Load and hot-reload the registry's models in the API"
+    )
+    model_bootstrap: bool = Field(
+        default=True, description="Train a first champion on synthetic history if none exists"
+    )
+    model_bootstrap_payments: int = Field(default=20_000, ge=1_000)
+    canary_share: float = Field(default=0.1, ge=0, le=1, description="Challenger traffic share")
+    model_reload_seconds: float = Field(default=5.0, gt=0, description="Alias polling period")
+    drift_interval_seconds: float = Field(default=3600, gt=0)
+    drift_window_hours: float = Field(default=24, gt=0)
+    retrain_interval_seconds: float = Field(default=3600, gt=0)
+    retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the API")
+    retrain_window_days: float = Field(default=30, gt=0)
+    label_delay_days: float = Field(default=7, ge=0, description="Backfill: label arrival delay")
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:

@@ -194,7 +194,9 @@ class DecisionPipeline:
             model_name = model_version = None
             score_source = "rules"
         else:
-            model_score = self.scorer.score(features)
+            model_score = self.scorer.score(
+                features, card=payment.card_token, subject=payment.transaction_id
+            )
             score, model_name, model_version = (
                 model_score.score,
                 model_score.model_name,

@@ -23,9 +23,15 @@ class ModelScore:
 
 
 class Scorer(Protocol):
-    """A served model: one feature vector in, a probability-like score out."""
+    """A served model: one feature vector in, a probability-like score out.
 
-    def score(self, features: Mapping[str, float | int]) -> ModelScore: ...
+    `card` routes the canary (sticky per card); `subject` (the transaction id) ties shadow
+    scores computed later to this decision.
+    """
+
+    def score(
+        self, features: Mapping[str, float | int], *, card: str, subject: str
+    ) -> ModelScore: ...
 
 
 def rules_only_score(severity_weights: Iterable[float]) -> float:

@@ -35,6 +35,8 @@ BASELINE_FEATURES: Final = (
 EXTRA_FEATURES: Final = (
     *(f"CUSTOMER_ID_AMOUNT_RATIO_{n}DAY_WINDOW" for n in (7, 30)),
     *(f"TERMINAL_ID_NB_TX_{n}DAY_RECENT" for n in (1, 7)),
+    "CUSTOMER_ID_AMOUNT_RATIO_BASELINE",
+    "CUSTOMER_ID_AVG_AMOUNT_RATIO_1DAY_BASELINE",
 )
 
 
@@ -112,6 +114,19 @@ def add_features(frame: pd.DataFrame, *, extra: bool = True) -> pd.DataFrame:
             previous = np.maximum(count - 1, 1)
             mean_before = np.where(count > 1, (total - amount) / previous, amount)
             out[f"CUSTOMER_ID_AMOUNT_RATIO_{n}DAY_WINDOW"] = amount / np.maximum(mean_before, 1)
+
+    if extra:
+        # The customer's habits before a possible compromise: amounts in (t - 30d, t - 7d].
+        left, right = customer.bounds(30 * DAY, DELAY_DAYS * DAY)
+        count = (right - left).astype(np.float64)
+        habit = np.where(
+            count > 0, customer.sums(cents, left, right) / 100 / np.maximum(count, 1), np.nan
+        )
+        habit = np.maximum(habit, 1)
+        out["CUSTOMER_ID_AMOUNT_RATIO_BASELINE"] = amount / habit
+        out["CUSTOMER_ID_AVG_AMOUNT_RATIO_1DAY_BASELINE"] = (
+            out["CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW"] / habit
+        )
 
     terminal = _Windows(out["TERMINAL_ID"].to_numpy(np.int64), seconds)
     for n in WINDOW_DAYS:

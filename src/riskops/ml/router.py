@@ -1,0 +1,124 @@
+"""HTTP for models: score a feature payload, the models' schemas, records, drift."""
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from riskops.api.deps import ReadConnection, Reader, RuntimeDep, Submitter
+from riskops.api.responses import ERRORS
+from riskops.core.errors import NotFound, Unavailable
+from riskops.ml import records, repository
+from riskops.ml.registry import MlflowRegistry
+from riskops.ml.schemas import (
+    DriftOut,
+    Metadata,
+    PredictIn,
+    PredictOut,
+    RecordDetail,
+    RecordPage,
+)
+from riskops.ml.tasks import ModelTasks
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+def _tasks(request: Request) -> ModelTasks:
+    tasks: ModelTasks | None = getattr(request.app.state, "model_tasks", None)
+    if tasks is None:
+        raise Unavailable("model serving is not running in this process")
+    return tasks
+
+
+def _registry(request: Request) -> MlflowRegistry:
+    registry = _tasks(request).registry
+    if registry is None:
+        raise Unavailable("the model registry is still starting; retry in a few seconds")
+    return registry
+
+
+@router.post("/predict", response_model=PredictOut, responses=ERRORS)
+async def predict(
+    body: PredictIn, request: Request, runtime: RuntimeDep, principal: Submitter
+) -> dict[str, Any]:
+    """Score a feature payload with a model; the record is kept with its features and score."""
+    tasks = _tasks(request)
+    model = await records.resolve(
+        body.model_id, runtime.models, tasks.registry, runtime.settings.model_name
+    )
+    record = await records.predict(
+        runtime.engine, model, body.features, runtime.settings.review_threshold, principal.key_id
+    )
+    return {**record, "record_id": record["id"]}
+
+
+@router.get("/metadata", response_model=Metadata, responses=ERRORS)
+async def metadata(request: Request, _: Reader) -> dict[str, Any]:
+    """Every registered model version with an alias, and its feature schema (to render forms)."""
+    registry = _registry(request)
+    listed = []
+    for name in await asyncio.to_thread(registry.model_names):
+        for version in await asyncio.to_thread(registry.versions, name):
+            if not version.aliases:
+                continue
+            listed.append(
+                {
+                    "name": name,
+                    "version": version.version,
+                    "aliases": list(version.aliases),
+                    "metrics": version.metrics,
+                    "features": records.feature_fields(version.features),
+                }
+            )
+    return {"models": listed}
+
+
+@router.get("/records", response_model=RecordPage, responses=ERRORS)
+async def list_records(
+    connection: ReadConnection,
+    runtime: RuntimeDep,
+    _: Reader,
+    model: str | None = None,
+    label: str | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Scored records (predictions and transaction decisions), newest first, filtered."""
+    limit = min(limit, runtime.settings.page_size_max)
+    where = repository.RecordFilter(model, label, min_score, max_score, created_from, created_to)
+    items, total = await repository.list_records(connection, where, limit, offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/records/{record_id}", response_model=RecordDetail, responses=ERRORS)
+async def get_record(record_id: str, connection: ReadConnection, _: Reader) -> dict[str, Any]:
+    """One record with its features, score, label, model and explanations."""
+    found = await repository.get_prediction(connection, record_id)
+    if found is not None:
+        return {**found, "kind": "prediction"}
+    decision = await repository.get_decision_record(connection, record_id)
+    if decision is None:
+        raise NotFound(f"record {record_id} does not exist", {"record_id": record_id})
+    return {
+        **decision,
+        "id": decision["transaction_id"],
+        "kind": "decision",
+        "label": decision["status"],
+    }
+
+
+@router.get("/models/{name}/drift", response_model=DriftOut, responses=ERRORS)
+async def drift(
+    name: str,
+    connection: ReadConnection,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> dict[str, Any]:
+    """Drift reports of a model, newest first: PSI per feature and for the score."""
+    reports = await repository.list_drift_reports(connection, name, limit)
+    return {"model_name": name, "reports": reports}

@@ -1,0 +1,90 @@
+"""API shapes of the models package: predict, metadata, records, models and drift."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PredictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str = Field(
+        description="`name` (its champion), `name@alias` or `name:version`", examples=["fraud"]
+    )
+    features: dict[str, Any] = Field(description="Every feature of the model's schema, numeric")
+
+
+class ExplanationOut(BaseModel):
+    feature: str
+    value: float
+    contribution: float
+    description: str
+
+
+class PredictOut(BaseModel):
+    record_id: str
+    model_name: str
+    model_version: str
+    score: float
+    label: str = Field(description="fraud when the score reaches the review threshold, else legit")
+    explanations: list[ExplanationOut]
+
+
+class FeatureField(BaseModel):
+    name: str
+    type: str = Field(examples=["number"])
+    description: str
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    version: str
+    aliases: list[str]
+    metrics: dict[str, float]
+    features: list[FeatureField]
+
+
+class Metadata(BaseModel):
+    models: list[ModelMetadata]
+
+
+class RecordOut(BaseModel):
+    id: str
+    kind: str = Field(description="prediction (POST /v1/predict) or decision (a transaction)")
+    model_name: str | None
+    model_version: str | None
+    score: float
+    label: str
+    created_at: datetime
+
+
+class RecordDetail(RecordOut):
+    features: dict[str, Any]
+    explanations: list[dict[str, Any]]
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DriftReportOut(BaseModel):
+    id: str
+    model_name: str
+    model_version: str
+    window_start: datetime
+    window_end: datetime
+    rows: int
+    score_psi: float | None
+    max_psi: float | None
+    max_psi_feature: str | None
+    features_psi: dict[str, float]
+    created_at: datetime
+
+
+class DriftOut(BaseModel):
+    model_name: str
+    reports: list[DriftReportOut]

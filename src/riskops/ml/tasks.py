@@ -1,0 +1,177 @@
+"""Model work in the background of the API process: first champion, hot reload, shadow scores,
+drift reports and scheduled retraining.
+
+The registry is opened in a thread (importing MLflow takes seconds), so /health answers at
+once; until a champion is loaded the pipeline scores with the rules alone.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from riskops.core.errors import RiskOpsError
+from riskops.core.ids import new_id
+from riskops.ml import repository, service
+from riskops.ml.registry import Alias, MlflowRegistry
+from riskops.ml.serving import ModelServer
+from riskops.settings import Settings
+
+log = logging.getLogger(__name__)
+SHADOW_FLUSH_SECONDS = 1.0
+
+
+class ModelTasks:
+    def __init__(self, settings: Settings, engine: AsyncEngine, server: ModelServer) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.server = server
+        self.registry: MlflowRegistry | None = None
+        self.ready = asyncio.Event()  # set once the first reload ran (champion or not)
+        self.bootstrap_seconds: float | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._serve(), name="models.serve"),
+            asyncio.create_task(self._flush_shadows(), name="models.shadows"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def _serve(self) -> None:
+        started = time.perf_counter()
+        self.registry = await asyncio.to_thread(service.open_registry, self.settings)
+        if self.settings.model_bootstrap:
+            created = await asyncio.to_thread(
+                service.bootstrap_champion, self.settings, self.registry
+            )
+            if created is not None:
+                log.info("trained a first champion: %s v%s", created.name, created.version)
+        await self.reload()
+        self.bootstrap_seconds = time.perf_counter() - started
+        self.ready.set()
+        next_drift = time.monotonic() + self.settings.drift_interval_seconds
+        next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
+        while True:
+            await asyncio.sleep(self.settings.model_reload_seconds)
+            try:
+                await self.reload()
+                if time.monotonic() >= next_drift:
+                    next_drift = time.monotonic() + self.settings.drift_interval_seconds
+                    await self.drift()
+                if self.settings.retrain_enabled and time.monotonic() >= next_retrain:
+                    next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
+                    await self.retrain()
+            except Exception:  # a registry hiccup must not end serving: log, retry next tick
+                log.exception("model background work failed; retrying")
+
+    async def reload(self) -> bool:
+        """Load whatever the aliases point at now; True if anything changed."""
+        assert self.registry is not None
+        changed = False
+        for alias in Alias:
+            version = await asyncio.to_thread(
+                self.registry.alias_version, self.settings.model_name, alias
+            )
+            if version == self.server.installed(alias):
+                continue
+            model = None
+            if version is not None:
+                model = await asyncio.to_thread(
+                    self.registry.load, self.settings.model_name, version
+                )
+            self.server.install(alias, model)
+            changed = True
+        return changed
+
+    async def drift(self) -> dict[str, Any] | None:
+        champion = self.server.champion
+        if champion is None:
+            return None
+        return await service.record_drift(self.engine, self.settings, champion.model)
+
+    async def retrain(self) -> None:
+        assert self.registry is not None
+        end = datetime.now(UTC)
+        start = end - timedelta(days=self.settings.retrain_window_days)
+        try:
+            outcome = await service.train_from_log(
+                self.engine, self.settings, self.registry, start, end
+            )
+        except RiskOpsError as error:
+            log.info("scheduled retraining skipped: %s", error.message)
+            return
+        log.info(
+            "retrained %s v%s as %s (AUC %.4f)",
+            outcome.version.name,
+            outcome.version.version,
+            outcome.alias,
+            outcome.metrics["auc"],
+        )
+
+    async def _flush_shadows(self) -> None:
+        while True:
+            await asyncio.sleep(SHADOW_FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("storing shadow scores failed; retrying")
+
+    async def flush(self) -> int:
+        """Score queued shadow work and store it with any challenger failures."""
+        rows: list[dict[str, Any]] = []
+        queue, errors = self.server.shadow_queue, self.server.errors
+        while queue:
+            work = queue.popleft()
+            scored = self.server.score_shadow(work)
+            if scored is None:
+                queue.clear()
+                break
+            model, score = scored
+            rows.append(
+                _shadow_row(work.transaction_id, Alias.SHADOW, model.name, model.version, work.at)
+                | {"score": round(score, 6), "champion_score": work.champion_score}
+            )
+        while errors:
+            failure = errors.popleft()
+            rows.append(
+                _shadow_row(
+                    failure.transaction_id,
+                    failure.alias,
+                    failure.model_name,
+                    failure.model_version,
+                    failure.at,
+                )
+                | {"error": failure.error[:2000]}
+            )
+        if rows:
+            async with self.engine.begin() as connection:
+                await repository.insert_shadow_scores(connection, rows)
+        return len(rows)
+
+
+def _shadow_row(
+    transaction_id: str, alias: Alias, name: str, version: str, at: float
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "transaction_id": transaction_id,
+        "alias": alias.value,
+        "model_name": name,
+        "model_version": version,
+        "score": None,
+        "champion_score": None,
+        "error": None,
+        "created_at": datetime.fromtimestamp(at, UTC),
+    }
