@@ -12,11 +12,13 @@ from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.db.engine import create_engine
 from riskops.db.migrate import downgrade, upgrade
+from riskops.ml.cli import register as register_model_commands
 from riskops.settings import Settings
 
 app = typer.Typer(help="RiskOps: real-time transaction risk decisions.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
 err = Console(stderr=True)
 
 

@@ -1,0 +1,228 @@
+"""`riskops train`, `riskops backfill` and `riskops models list|promote|rollback|alias|drift`."""
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskops.core.errors import RiskOpsError
+from riskops.db.migrate import upgrade
+from riskops.settings import Settings
+
+T = TypeVar("T")
+models_app = typer.Typer(help="Registered models: list, promote, roll back, drift.")
+err = Console(stderr=True)
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("backfill")(backfill)
+    app.add_typer(models_app, name="models", no_args_is_help=True)
+
+
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run async work with the runtime's engine; a product error becomes a clear exit."""
+    settings = Settings()
+    try:
+        return asyncio.run(work(settings))
+    except RiskOpsError as error:
+        err.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _day(value: date, *, end: bool = False) -> datetime:
+    moment = datetime.combine(value, time.min, UTC)
+    return moment + timedelta(days=1) if end else moment
+
+
+def train(
+    from_: Annotated[datetime, typer.Option("--from", help="First day (YYYY-MM-DD)")],
+    to: Annotated[datetime, typer.Option(help="Last day, included (YYYY-MM-DD)")],
+) -> None:
+    """Train on logged feature vectors joined with the labels known at the end of --to."""
+    from riskops.db.engine import create_engine
+    from riskops.ml import service
+
+    start, end = _day(from_.date()), _day(to.date(), end=True)
+    if start >= end:
+        raise typer.BadParameter("--from must be on or before --to")
+
+    async def work(settings: Settings) -> service.TrainingOutcome:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            with err.status("opening the registry and training"):
+                registry = await asyncio.to_thread(service.open_registry, settings)
+                return await service.train_from_log(engine, settings, registry, start, end)
+        finally:
+            await engine.dispose()
+
+    outcome = _run(work)
+    out.print(
+        f"[green]registered {outcome.version.name} v{outcome.version.version} as "
+        f"{outcome.alias}[/green] (train {outcome.rows['train']} rows, holdout "
+        f"{outcome.rows['holdout']} with {outcome.rows['holdout_frauds']} frauds)"
+    )
+    out.print(_metrics_table(outcome.metrics))
+
+
+def _metrics_table(metrics: dict[str, float]) -> Table:
+    table = Table("metric", "holdout")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4f}")
+    return table
+
+
+def backfill(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet, a handbook .pkl or a folder of them")],
+    label_delay_days: Annotated[
+        float | None, typer.Option(help="Days until a label is known; default from settings")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many payments")] = None,
+) -> None:
+    """Replay history through the real pipeline in event-time order, labels arriving later."""
+    from riskops.ml.backfill import backfill as run_backfill
+    from riskops.ml.backfill import read_frame
+    from riskops.runtime import build_runtime
+
+    if not path.exists():
+        raise typer.BadParameter(f"{path} does not exist")
+
+    async def work(settings: Settings) -> tuple[int, int]:
+        frame = read_frame(path)
+        delay = timedelta(
+            days=label_delay_days if label_delay_days is not None else settings.label_delay_days
+        )
+        runtime = await build_runtime(settings)
+        try:
+            await upgrade(runtime.engine)
+            return await run_backfill(runtime, frame, delay, limit=limit)
+        finally:
+            await runtime.close()
+
+    submitted, labelled = _run(work)
+    out.print(f"[green]backfilled {submitted} payments, {labelled} labels[/green]")
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every version of the served model with its aliases and holdout metrics."""
+    from riskops.ml.service import open_registry
+
+    settings = Settings()
+    registry = open_registry(settings)
+    table = Table("version", "aliases", "AUC", "AP", "recall@1%FPR", "created")
+    for version in registry.versions(settings.model_name):
+        m = version.metrics
+        table.add_row(
+            version.version,
+            ", ".join(version.aliases) or "-",
+            f"{m.get('auc', float('nan')):.4f}",
+            f"{m.get('ap', float('nan')):.4f}",
+            f"{m.get('recall_at_fpr_0.01', float('nan')):.4f}",
+            datetime.fromtimestamp(version.created_at_ms / 1000, UTC).isoformat(timespec="seconds"),
+        )
+    out.print(table)
+
+
+@models_app.command("alias")
+def set_alias(
+    version: Annotated[str, typer.Argument(help="Version to point the alias at")],
+    alias: Annotated[str, typer.Option("--as", help="challenger or shadow")] = "challenger",
+    clear: Annotated[bool, typer.Option(help="Remove the alias instead")] = False,
+) -> None:
+    """Make a version the challenger (canary traffic) or the shadow (scored off the hot path)."""
+    from riskops.ml.registry import Alias
+    from riskops.ml.service import open_registry
+
+    if alias not in {Alias.CHALLENGER, Alias.SHADOW}:
+        raise typer.BadParameter("--as must be challenger or shadow; use `promote` for champion")
+    settings = Settings()
+    registry = open_registry(settings)
+    if clear:
+        registry.clear_alias(settings.model_name, Alias(alias))
+        out.print(f"[green]{alias} cleared[/green]")
+        return
+    if version not in {v.version for v in registry.versions(settings.model_name)}:
+        raise typer.BadParameter(f"{settings.model_name} has no version {version}")
+    registry.set_alias(settings.model_name, Alias(alias), version)
+    out.print(f"[green]{settings.model_name} v{version} is now {alias}[/green]")
+
+
+@models_app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion")],
+    force: Annotated[bool, typer.Option(help="Promote even if a gate fails (logged)")] = False,
+) -> None:
+    """Make a version the champion if it passes every gate (AUC, PSI, canary errors)."""
+    from riskops.db.engine import create_engine
+    from riskops.ml import service
+    from riskops.ml.gates import GateResult
+
+    async def work(settings: Settings) -> GateResult:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            registry = await asyncio.to_thread(service.open_registry, settings)
+            with err.status("checking the promotion gates"):
+                return await service.promote(engine, settings, registry, version, force=force)
+        finally:
+            await engine.dispose()
+
+    result = _run(work)
+    for check in result.checks:
+        out.print(f"  {'ok' if check.passed else 'FAILED'}  {check.name}: {check.message}")
+    out.print(
+        f"[green]v{version} is the champion[/green]" + (" (forced)" if not result.passed else "")
+    )
+
+
+@models_app.command("rollback")
+def rollback() -> None:
+    """Point the champion back at the previous champion (the API reloads within seconds)."""
+    from riskops.ml.service import open_registry
+
+    settings = Settings()
+    registry = open_registry(settings)
+    try:
+        current, previous = registry.rollback(settings.model_name)
+    except LookupError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    out.print(f"[green]champion rolled back: v{current} -> v{previous}[/green]")
+
+
+@models_app.command("drift")
+def drift(
+    hours: Annotated[float | None, typer.Option(help="Window; default from settings")] = None,
+) -> None:
+    """Compute and store a drift report (PSI per feature and score) for the champion now."""
+    from riskops.db.engine import create_engine
+    from riskops.ml import service
+    from riskops.ml.registry import Alias
+
+    async def work(settings: Settings) -> dict[str, object]:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            registry = await asyncio.to_thread(service.open_registry, settings)
+            version = registry.alias_version(settings.model_name, Alias.CHAMPION)
+            if version is None:
+                raise service.NotEnoughData(f"{settings.model_name} has no champion yet")
+            model = await asyncio.to_thread(registry.load, settings.model_name, version)
+            return await service.record_drift(engine, settings, model, hours=hours)
+        finally:
+            await engine.dispose()
+
+    report = _run(work)
+    out.print(
+        f"drift of v{report['model_version']} over {report['rows']} decisions: "
+        f"score PSI {report['score_psi']}, "
+        f"max PSI {report['max_psi']} ({report['max_psi_feature']})"
+    )

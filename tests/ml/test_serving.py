@@ -1,0 +1,89 @@
+"""Serving: the canary is sticky per card and takes its share; a failing challenger falls back."""
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from riskops.ml.registry import Alias, LoadedModel
+from riskops.ml.serving import ModelServer, canary_bucket
+from riskops.ml.training import TrainedModel
+
+
+def loaded(model: TrainedModel, version: str) -> LoadedModel:
+    return LoadedModel("fraud", version, model.booster, model.features, model.references)
+
+
+def server_with(small: TrainedModel, other: TrainedModel, share: float) -> ModelServer:
+    server = ModelServer(canary_share=share, explain_above=0.5)
+    server.install(Alias.CHAMPION, loaded(small, "1"))
+    server.install(Alias.CHALLENGER, loaded(other, "2"))
+    return server
+
+
+def test_canary_is_sticky_per_card_and_takes_its_share(
+    small_model: TrainedModel, other_model: TrainedModel
+) -> None:
+    server = server_with(small_model, other_model, 0.2)
+    cards = [f"card-{i}" for i in range(5_000)]
+    first = {c: server.score({}, card=c, subject="t").model_version for c in cards}
+    again = {c: server.score({}, card=c, subject="t").model_version for c in cards}
+    assert first == again  # the same card always meets the same model
+    share = sum(v == "2" for v in first.values()) / len(cards)
+    assert share == pytest.approx(0.2, abs=0.02)
+    assert server.traffic[("fraud", "2")] == 2 * sum(v == "2" for v in first.values())
+
+
+def test_no_challenger_or_zero_share_means_champion_only(
+    small_model: TrainedModel, other_model: TrainedModel
+) -> None:
+    server = server_with(small_model, other_model, 0.0)
+    versions = {server.score({}, card=f"c{i}", subject="t").model_version for i in range(500)}
+    assert versions == {"1"}
+    assert 0.0 <= canary_bucket("anything") < 1.0
+
+
+def test_a_failing_challenger_falls_back_to_the_champion_and_is_recorded(
+    small_model: TrainedModel,
+) -> None:
+    server = ModelServer(canary_share=1.0, explain_above=0.5)
+    server.install(Alias.CHAMPION, loaded(small_model, "1"))
+    # A booster over three features cannot score the champion's 70-odd: predict raises.
+    narrow = lgb.train(
+        {"objective": "binary", "verbosity": -1, "num_threads": 1, "min_data_in_leaf": 1},
+        lgb.Dataset(np.random.default_rng(0).random((50, 3)), np.arange(50) % 2),
+        num_boost_round=2,
+    )
+    broken = LoadedModel("fraud", "2", narrow, small_model.features)
+    server.install(Alias.CHALLENGER, broken)
+    result = server.score({}, card="card-1", subject="txn-1")
+    assert result.model_version == "1"
+    assert [(e.transaction_id, e.model_version) for e in server.errors] == [("txn-1", "2")]
+
+
+def test_explanations_only_at_or_above_the_review_threshold(small_model: TrainedModel) -> None:
+    server = ModelServer(canary_share=0.0, explain_above=0.0)
+    server.install(Alias.CHAMPION, loaded(small_model, "1"))
+    explained = server.score({"card_count_1h": 1}, card="c", subject="t")
+    assert explained.contributions
+    assert {c.feature for c in explained.contributions} <= set(small_model.features)
+    server.explain_above = 1.01
+    assert server.score({"card_count_1h": 1}, card="c", subject="t").contributions == []
+
+
+def test_shadow_work_is_queued_not_scored_inline(
+    small_model: TrainedModel, other_model: TrainedModel
+) -> None:
+    server = ModelServer(canary_share=0.0, explain_above=1.0)
+    server.install(Alias.CHAMPION, loaded(small_model, "1"))
+    server.score({}, card="c", subject="before")
+    assert not server.shadow_queue
+    server.install(Alias.SHADOW, loaded(other_model, "3"))
+    decided = server.score({}, card="c", subject="t-9")
+    assert decided.model_version == "1"
+    (work,) = server.shadow_queue
+    assert work.transaction_id == "t-9"
+    scored = server.score_shadow(work)
+    assert scored is not None
+    model, score = scored
+    assert model.version == "3"
+    assert 0.0 <= score <= 1.0
