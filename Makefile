@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/riskops/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench install clean assets chromium
+.PHONY: run test lint format bench bench-fdh install clean assets chromium
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/decisions.py
+
+# The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
+bench-fdh: $(STAMP)
+	$(BIN)/python benchmarks/fdh.py $(FDH_ARGS)
 
 # Regenerate the lock file after editing dependencies in pyproject.toml.
 lock: $(STAMP)

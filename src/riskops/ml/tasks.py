@@ -23,6 +23,7 @@ from riskops.settings import Settings
 
 log = logging.getLogger(__name__)
 SHADOW_FLUSH_SECONDS = 1.0
+STARTUP_GRACE_SECONDS = 1.0
 
 
 class ModelTasks:
@@ -51,6 +52,8 @@ class ModelTasks:
 
     async def _serve(self) -> None:
         started = time.perf_counter()
+        # Importing MLflow holds the GIL for seconds: let the server finish starting first.
+        await asyncio.sleep(STARTUP_GRACE_SECONDS)
         self.registry = await asyncio.to_thread(service.open_registry, self.settings)
         if self.settings.model_bootstrap:
             created = await asyncio.to_thread(

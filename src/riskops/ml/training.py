@@ -1,13 +1,15 @@
 """Training: gradient-boosted trees (LightGBM) on a time-ordered frame, evaluated on the future.
 
 The newest `holdout_share` of the rows (by event time) is never trained on: the metrics,
-the promotion gate and the drift reference's score distribution come from it. Inside the
-older part, the newest `early_stopping_share` picks the number of trees. Class imbalance is
-handled with scale_pos_weight = sqrt(negatives / positives): full inverse weighting ruins
-the ranking at the top (precision@k), no weighting under-fits the rare class.
+the promotion gate and the drift reference's score distribution come from it. With
+`early_stopping_share` > 0 the newest slice of the older part picks the number of trees
+(then the model is refit on all of it); the default is a fixed, small-leaved ensemble,
+which measured best on the handbook's data. Class imbalance is handled by balanced bagging:
+every fraud is kept in each bag and `neg_bagging_fraction` of the genuine rows, which
+measured better than inverse-frequency weights (and trains faster). Scores are then
+ranking scores whose odds are inflated by about 1 / neg_bagging_fraction.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,19 +25,19 @@ from riskops.ml.metrics import classification_metrics
 @dataclass(frozen=True)
 class TrainingConfig:
     learning_rate: float = 0.05
-    num_leaves: int = 31
-    min_child_samples: int = 40
+    num_leaves: int = 15
+    min_child_samples: int = 100
     feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
+    neg_bagging_fraction: float = 0.3
     lambda_l2: float = 1.0
-    max_rounds: int = 600
-    early_stopping_rounds: int = 50
-    early_stopping_share: float = 0.15
+    max_rounds: int = 300
+    early_stopping_rounds: int = 30
+    early_stopping_share: float = 0.0
     holdout_share: float = 0.2
     n_jobs: int = 2
     seed: int = 7
 
-    def lgb_params(self, positives: int, negatives: int) -> dict[str, Any]:
+    def lgb_params(self) -> dict[str, Any]:
         return {
             "objective": "binary",
             "metric": "average_precision",
@@ -43,10 +45,10 @@ class TrainingConfig:
             "num_leaves": self.num_leaves,
             "min_child_samples": self.min_child_samples,
             "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction,
+            "pos_bagging_fraction": 1.0,
+            "neg_bagging_fraction": self.neg_bagging_fraction,
             "bagging_freq": 1,
             "lambda_l2": self.lambda_l2,
-            "scale_pos_weight": math.sqrt(negatives / max(positives, 1)),
             "num_threads": self.n_jobs,
             "seed": self.seed,
             "deterministic": True,
@@ -90,8 +92,8 @@ def fit_booster(
     time_column: str | None = None,
 ) -> tuple[lgb.Booster, dict[str, Any]]:
     """Fit on `train`, early-stopping on its newest slice when a time column is given."""
-    positives, negatives = _check(train, label, "training")
-    params = config.lgb_params(positives, negatives)
+    _check(train, label, "training")
+    params = config.lgb_params()
     fit, stop = train, None
     if time_column is not None and config.early_stopping_share > 0:
         fit, stop = time_split(train, time_column, config.early_stopping_share)
