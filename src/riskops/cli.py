@@ -12,13 +12,17 @@ from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.db.engine import create_engine
 from riskops.db.migrate import downgrade, upgrade
+from riskops.events.cli import register as register_event_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.settings import Settings
+from riskops.simulation.cli import register as register_simulate
 
 app = typer.Typer(help="RiskOps: real-time transaction risk decisions.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
+register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
+register_simulate(app)
 err = Console(stderr=True)
 
 

@@ -1,0 +1,1 @@
+"""Synthetic payment traffic with realistic fraud scenarios and delayed labels."""
