@@ -108,7 +108,7 @@ async def test_moving_the_champion_alias_hot_reloads_without_restart(
 async def test_predict_keeps_a_record_and_lists_it(
     model_api: ModelApi, small_model: TrainedModel
 ) -> None:
-    features = {name: 1 for name in small_model.features}
+    features = dict.fromkeys(small_model.features, 1)
     response = await model_api.client.post(
         "/v1/predict",
         json={"model_id": "fraud", "features": features},
@@ -167,7 +167,7 @@ async def test_predict_refuses_bad_input_and_stores_nothing(
 async def test_predict_names_missing_wrong_and_unknown_features(
     model_api: ModelApi, small_model: TrainedModel
 ) -> None:
-    features: dict[str, object] = {name: 0 for name in small_model.features}
+    features: dict[str, object] = dict.fromkeys(small_model.features, 0)
     del features["card_count_1h"]
     features["card_count_24h"] = "seven"
     features["is_weekend"] = True
@@ -247,9 +247,7 @@ async def test_training_sets_use_only_labels_known_at_the_cutoff(model_api: Mode
     by_id = dict(zip(frame["transaction_id"], frame["label"], strict=True))
     assert by_id == {early["id"]: 1, late["id"]: 0, genuine["id"]: 0}
     # A day later the late label is known too.
-    later = await build_dataset(
-        model_api.runtime.engine, start, cutoff, cutoff + timedelta(days=1)
-    )
+    later = await build_dataset(model_api.runtime.engine, start, cutoff, cutoff + timedelta(days=1))
     assert dict(zip(later["transaction_id"], later["label"], strict=True))[late["id"]] == 1
 
 
@@ -268,10 +266,6 @@ def label_row(transaction_id: object, label: int, at: datetime) -> dict[str, obj
 async def count_records(api: Api) -> int:
     async with api.runtime.engine.connect() as connection:
         return int(
-            await connection.scalar(
-                select(func.count()).select_from(table_of(PredictionRecord))
-            )
+            await connection.scalar(select(func.count()).select_from(table_of(PredictionRecord)))
             or 0
         )
-
-

@@ -7,6 +7,7 @@ Each payment's idempotency key derives from its source row, so a rerun stores no
 """
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,7 +47,8 @@ def read_frame(path: Path) -> pd.DataFrame:
         if suffix == ".pkl":
             frames.append(pd.read_pickle(file))  # noqa: S301 - the operator names the file
         elif suffix == ".csv":
-            frames.append(pd.read_csv(file))
+            # Text stays text (a category "5411" or a card number is no integer).
+            frames.append(pd.read_csv(file, dtype=str))
         elif suffix in {".parquet", ".pq"}:
             frames.append(pd.read_parquet(file))
         else:
@@ -86,6 +88,8 @@ def _payment_rows(frame: pd.DataFrame) -> Iterator[SourceRow]:
         data: dict[str, Any] = {k: v for k, v in record.items() if k in fields and pd.notna(v)}
         data["occurred_at"] = record["occurred_at"].to_pydatetime()
         data["card_number"] = str(data.get("card_number", ""))
+        if "amount_minor" in data:
+            data["amount_minor"] = _integer(data["amount_minor"], index)
         try:
             request = TransactionCreate.model_validate(data)
         except ValidationError as error:
@@ -95,7 +99,15 @@ def _payment_rows(frame: pd.DataFrame) -> Iterator[SourceRow]:
             ) from None
         label = record.get("label")
         key = str(record.get("idempotency_key") or f"backfill-{index}")
-        yield SourceRow(key, request, None if label is None or pd.isna(label) else int(label))
+        known = label is not None and not pd.isna(label)
+        yield SourceRow(key, request, _integer(label, index) if known else None)
+
+
+def _integer(value: object, index: int) -> int:
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        raise BadRequest(f"row {index}: {value!r} is not a number", {"row": index}) from None
 
 
 def source_rows(frame: pd.DataFrame) -> Iterator[SourceRow]:
@@ -116,23 +128,31 @@ async def backfill(
                 *(runtime.pipeline.submit(r.request, r.key, BACKFILLER) for r in batch)
             )
             labels = [
-                LabelCreate(
-                    transaction_id=str(result.document["id"]),
-                    label=row.label,
-                    source=LabelSource.BACKFILL,
-                    labelled_at=_at(row) + label_delay,
+                (
+                    LabelCreate(
+                        transaction_id=str(result.document["id"]),
+                        label=row.label,
+                        source=LabelSource.BACKFILL,
+                        labelled_at=_at(row) + label_delay,
+                    ),
+                    _label_event_id(row.key),
                 )
                 for row, result in zip(batch, results, strict=True)
                 if row.label is not None
             ]
             if labels:
                 async with runtime.engine.begin() as connection:
-                    for label in labels:
-                        stored = await runtime.labels.store(connection, label, event_id=None)
+                    for label, event_id in labels:
+                        stored = await runtime.labels.store(connection, label, event_id=event_id)
                         labelled += stored is not None
             submitted += len(batch)
             progress.advance(task, len(batch))
     return submitted, labelled
+
+
+def _label_event_id(key: str) -> str:
+    # Derived from the source row, so a rerun's label is recognised and not stored twice.
+    return hashlib.blake2b(f"backfill-label:{key}".encode(), digest_size=13).hexdigest()
 
 
 def _at(row: SourceRow) -> datetime:
