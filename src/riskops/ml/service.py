@@ -6,7 +6,7 @@ Registry calls are blocking (MLflow's client); callers on the event loop go thro
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,7 +191,7 @@ async def promote(
     if not result.passed and not force:
         raise GateRefused(
             f"version {version} was not promoted: {result.explain()}",
-            {"holdout": described, "checks": [c.__dict__ for c in _as_dicts(result)]},
+            {"holdout": described, "checks": [asdict(c) for c in result.checks]},
         )
     await asyncio.to_thread(registry.set_alias, settings.model_name, Alias.CHAMPION, version)
     challenger = await asyncio.to_thread(
@@ -200,10 +200,6 @@ async def promote(
     if challenger == version:
         await asyncio.to_thread(registry.clear_alias, settings.model_name, Alias.CHALLENGER)
     return result
-
-
-def _as_dicts(result: GateResult) -> list[Any]:
-    return list(result.checks)
 
 
 def _require_version(registry: MlflowRegistry, name: str, version: str) -> None:

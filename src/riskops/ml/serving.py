@@ -138,10 +138,11 @@ class ModelServer:
             score = served.predict(row)
         key = (served.name, served.version)
         self.traffic[key] = self.traffic.get(key, 0) + 1
+        rounded = round(score, 6)  # what the decision stores, and shadows compare with
         contributions = served.contributions(row) if score >= self.explain_above else []
         if Alias.SHADOW in self.models:
-            self.shadow_queue.append(ShadowWork(subject, dict(features), score, time.time()))
-        return ModelScore(round(score, 6), served.name, served.version, contributions)
+            self.shadow_queue.append(ShadowWork(subject, dict(features), rounded, time.time()))
+        return ModelScore(rounded, served.name, served.version, contributions)
 
     def score_shadow(self, work: ShadowWork) -> tuple[ServedModel, float] | None:
         """Score queued work with the shadow model (off the hot path)."""
