@@ -116,5 +116,6 @@ def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
             partitions=settings.kafka_partitions,
             replication=settings.kafka_replication,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            publish_timeout=settings.kafka_publish_timeout_seconds,
         )
     return EmbeddedLog(engine)

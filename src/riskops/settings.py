@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1, description="For topics RiskOps creates")
     kafka_replication: int = Field(default=1, ge=1)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_publish_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Unacknowledged by then: the rows stay in the outbox"
+    )
     run_workers: bool = Field(
         default=True, description="Run the relay and consumers inside the API process"
     )

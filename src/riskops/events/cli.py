@@ -151,6 +151,8 @@ def status(
             dead = found["dead_letters"].get(f"{topic}.dlq", 0)
             table.add_row(row["consumer"], topic, str(lag), str(dead))
     out.print(table)
+    if found["bus_error"]:
+        out.print(f"[red]bus unreachable[/red]: {found['bus_error']}")
     oldest = found["oldest_unpublished_at"]
     out.print(
         f"outbox backlog: {found['outbox_backlog']}" + (f" (oldest {oldest})" if oldest else "")

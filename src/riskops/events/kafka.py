@@ -121,12 +121,25 @@ class KafkaBus:
                         producer.poll(0.05)
             return int(producer.flush(self._publish_timeout))
 
-        left = await self._thread.run(produce)
+        try:
+            left = await self._thread.run(produce)
+        except KafkaException as error:
+            errors.append(str(error))
+            left = 0
         if errors or left:
+            # Start afresh next time: the broker may have lost its state (topics, producer ids)
+            # and an idempotent producer that saw a fatal error cannot be used again.
+            self._known.clear()
+            self._discard_producer()
             raise Unavailable(
                 f"the broker did not acknowledge {len(errors) + left} of {len(messages)} messages",
                 {"errors": errors[:5]},
             )
+
+    def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.purge()  # undelivered messages stay in the outbox, unmarked
 
     def subscribe(self, group: str, topics: Sequence[str]) -> "KafkaSubscription":
         return KafkaSubscription(self, group, list(topics))
@@ -142,22 +155,25 @@ class KafkaBus:
         }
 
     async def lag(self, group: str, topics: Sequence[str]) -> dict[str, int]:
+        """Per topic: end offsets minus committed offsets. Note: Tansu reports a partition's
+        end as its last batch's base offset + 1, so there lag is a lower bound."""
+
         def measure() -> dict[str, int]:
             client = Consumer(self.consumer_config(group))
             try:
                 result: dict[str, int] = {}
-                metadata = client.list_topics(timeout=10)
+                metadata = client.list_topics(timeout=5)
                 for topic in topics:
                     described = metadata.topics.get(topic)
                     if described is None or described.error is not None:
                         result[topic] = 0
                         continue
                     parts = [TopicPartition(topic, p) for p in described.partitions]
-                    committed = client.committed(parts, timeout=10)
+                    committed = client.committed(parts, timeout=5)
                     total = 0
                     for part in committed:
                         low, high = client.get_watermark_offsets(
-                            TopicPartition(topic, part.partition), timeout=10
+                            TopicPartition(topic, part.partition), timeout=5
                         )
                         position = part.offset if part.offset >= 0 else low
                         total += max(high - position, 0)

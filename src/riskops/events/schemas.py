@@ -15,6 +15,7 @@ class EventsStatus(BaseModel):
     """Outbox backlog, consumer lag per topic and dead letters waiting for replay."""
 
     bus: str
+    bus_error: str | None = None  # the bus could not be asked (lag unknown); backlog still is
     outbox_backlog: int
     oldest_unpublished_at: datetime | None
     consumers: list[ConsumerLag]

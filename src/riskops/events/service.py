@@ -9,7 +9,7 @@ from prometheus_client import Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from riskops.core.errors import BadRequest
+from riskops.core.errors import BadRequest, RiskOpsError
 from riskops.core.ids import new_id
 from riskops.db.base import table_of
 from riskops.events.bus import Delivered, EventBus, Message
@@ -46,17 +46,22 @@ async def status(
     OUTBOX_BACKLOG.set(backlog)
     lags = []
     dead: dict[str, int] = {}
-    for name, topics in consumers.items():
-        lag = await bus.lag(name, topics)
-        for topic, value in lag.items():
-            CONSUMER_LAG.labels(name, topic).set(value)
-        lags.append({"consumer": name, "lag": lag, "total_lag": sum(lag.values())})
-        waiting = await bus.lag(REPLAY_GROUP, [dlq_topic(t) for t in topics])
-        for topic, value in waiting.items():
-            DLQ_WAITING.labels(topic).set(value)
-            dead[topic] = value
+    bus_error = None
+    try:
+        for name, topics in consumers.items():
+            lag = await bus.lag(name, topics)
+            for topic, value in lag.items():
+                CONSUMER_LAG.labels(name, topic).set(value)
+            lags.append({"consumer": name, "lag": lag, "total_lag": sum(lag.values())})
+            waiting = await bus.lag(REPLAY_GROUP, [dlq_topic(t) for t in topics])
+            for topic, value in waiting.items():
+                DLQ_WAITING.labels(topic).set(value)
+                dead[topic] = value
+    except RiskOpsError as error:  # a broker outage is exactly when the backlog matters
+        bus_error = error.message
     return {
         "bus": bus.name,
+        "bus_error": bus_error,
         "outbox_backlog": backlog,
         "oldest_unpublished_at": oldest,
         "consumers": lags,
