@@ -60,7 +60,7 @@ def main() -> int:
     table = Table("step (per payment)", "us", "ratio to features")
     table.add_row("features: record + vector (memory store)", f"{feature_us:.1f}", "1.00")
     table.add_row(
-        "champion score (vector + Booster.predict)",
+        "champion score (vector + C API fast predict)",
         f"{score_us:.1f}",
         f"{score_us / feature_us:.2f}",
     )

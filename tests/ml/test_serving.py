@@ -42,22 +42,22 @@ def test_no_challenger_or_zero_share_means_champion_only(
     assert 0.0 <= canary_bucket("anything") < 1.0
 
 
-def test_a_failing_challenger_falls_back_to_the_champion_and_is_recorded(
+def test_a_model_whose_feature_list_does_not_match_is_refused(
     small_model: TrainedModel,
 ) -> None:
     server = ModelServer(canary_share=1.0, explain_above=0.5)
     server.install(Alias.CHAMPION, loaded(small_model, "1"))
-    # A booster over three features cannot score the champion's 70-odd: predict raises.
     narrow = lgb.train(
         {"objective": "binary", "verbosity": -1, "num_threads": 1, "min_data_in_leaf": 1},
         lgb.Dataset(np.random.default_rng(0).random((50, 3)), np.arange(50) % 2),
         num_boost_round=2,
     )
     broken = LoadedModel("fraud", "2", narrow, small_model.features)
-    server.install(Alias.CHALLENGER, broken)
-    result = server.score({}, card="card-1", subject="txn-1")
-    assert result.model_version == "1"
-    assert [(e.transaction_id, e.model_version) for e in server.errors] == [("txn-1", "2")]
+    with pytest.raises(ValueError, match="trained on 3 features"):
+        server.install(Alias.CHALLENGER, broken)
+    # Nothing changed: every card still meets the champion.
+    assert server.score({}, card="card-1", subject="txn-1").model_version == "1"
+    assert server.installed(Alias.CHALLENGER) is None
 
 
 def test_explanations_only_at_or_above_the_review_threshold(small_model: TrainedModel) -> None:
@@ -87,3 +87,20 @@ def test_shadow_work_is_queued_not_scored_inline(
     model, score = scored
     assert model.version == "3"
     assert 0.0 <= score <= 1.0
+
+
+def test_the_fast_path_scores_exactly_like_booster_predict(small_model: TrainedModel) -> None:
+    from riskops.ml.serving import ServedModel
+
+    served = ServedModel(loaded(small_model, "1"))
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        features = {
+            n: float(v)
+            for n, v in zip(served.features, rng.random(len(served.features)) * 10, strict=True)
+        }
+        del features[served.features[int(rng.integers(len(served.features)))]]  # one missing
+        row = served.vector(features)
+        assert np.isnan(row).sum() == 1
+        expected = small_model.booster.predict(row)[0]
+        assert served.predict(row) == pytest.approx(expected, rel=1e-12, abs=1e-15)

@@ -12,6 +12,7 @@ so a request in flight finishes on the model it started with.
 """
 
 import hashlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskops.decisions.scoring import Contribution, ModelScore
+from riskops.ml.fastpredict import FastPredictor
 from riskops.ml.registry import Alias, LoadedModel
 
 log = logging.getLogger(__name__)
@@ -44,15 +46,22 @@ class ServedModel:
         self.name = model.name
         self.version = model.version
         self.features = model.features
-        self._row = np.empty((1, len(model.features)), dtype=np.float64)
+        self._width = len(model.features)
+        if model.booster.num_feature() != self._width:
+            # The fast path reads exactly `width` values: a mismatch must never reach it.
+            raise ValueError(
+                f"{model.name} v{model.version} was trained on {model.booster.num_feature()} "
+                f"features but lists {self._width}: refusing to serve it"
+            )
+        self._fast = FastPredictor(model.booster, self._width)
 
     def vector(self, features: Mapping[str, float | int]) -> npt.NDArray[np.float64]:
         # Missing features become NaN: LightGBM routes them down its learned missing branch.
-        get = features.get
-        return np.array([[get(name, np.nan) for name in self.features]], dtype=np.float64)
+        values = map(features.get, self.features, itertools.repeat(np.nan))
+        return np.fromiter(values, np.float64, self._width).reshape(1, self._width)
 
     def predict(self, row: npt.NDArray[np.float64]) -> float:
-        return float(self.model.booster.predict(row, num_threads=1)[0])
+        return self._fast.predict(row)
 
     def contributions(self, row: npt.NDArray[np.float64]) -> list[Contribution]:
         values = self.model.booster.predict(row, pred_contrib=True, num_threads=1)[0]
