@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from jsonschema import ValidationError  # type: ignore[import-untyped]
 
 from riskops.core.errors import RiskOpsError
 from riskops.db.types import utcnow
@@ -96,11 +95,9 @@ def decode(message: Delivered, accepts: frozenset[str]) -> Incoming:
     event_type = event.get("type")
     if event_type not in accepts:
         raise PoisonMessage(f"unexpected event type {event_type!r}", {"accepts": sorted(accepts)})
-    try:
-        validators()[event_type].validate(event)
-    except ValidationError as error:
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise PoisonMessage(f"schema violation at {where}: {error.message}") from error
+    violation = validators()[event_type](event)
+    if violation is not None:
+        raise PoisonMessage(f"schema violation at {violation}")
     return Incoming(event, message)
 
 
