@@ -269,3 +269,42 @@ async def count_records(api: Api) -> int:
             await connection.scalar(select(func.count()).select_from(table_of(PredictionRecord)))
             or 0
         )
+
+
+async def test_drift_on_demand_is_for_administrators(model_api: ModelApi) -> None:
+    await submit(model_api)
+    viewer = await model_api.client.post(
+        "/v1/models/fraud/drift", headers=model_api.as_role(Role.VIEWER)
+    )
+    assert viewer.status_code == 403
+    unknown = await model_api.client.post(
+        "/v1/models/other/drift", headers=model_api.as_role(Role.ADMIN)
+    )
+    assert unknown.status_code == 404
+    bad = await model_api.client.post(
+        "/v1/models/fraud/drift", params={"hours": -1}, headers=model_api.as_role(Role.ADMIN)
+    )
+    assert bad.status_code == 422
+    made = await model_api.client.post(
+        "/v1/models/fraud/drift", params={"hours": 1}, headers=model_api.as_role(Role.ADMIN)
+    )
+    assert made.status_code == 201
+    assert made.json()["rows"] == 1
+    listed = await model_api.client.get(
+        "/v1/models/fraud/drift", headers=model_api.as_role(Role.VIEWER)
+    )
+    assert [r["id"] for r in listed.json()["reports"]] == [made.json()["id"]]
+
+
+async def test_versions_list_aliases_and_metrics(model_api: ModelApi) -> None:
+    response = await model_api.client.get(
+        "/v1/models/fraud/versions", headers=model_api.as_role(Role.VIEWER)
+    )
+    assert response.status_code == 200
+    (only,) = response.json()
+    assert (only["version"], only["aliases"]) == ("1", ["champion"])
+    assert 0.5 < only["metrics"]["auc"] <= 1.0
+    missing = await model_api.client.get(
+        "/v1/models/nothing/versions", headers=model_api.as_role(Role.VIEWER)
+    )
+    assert missing.status_code == 404

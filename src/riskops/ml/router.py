@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from riskops.api.deps import ReadConnection, Reader, RuntimeDep, Submitter
+from riskops.api.deps import Administrator, ReadConnection, Reader, RuntimeDep, Submitter
 from riskops.api.responses import ERRORS
 from riskops.core.errors import NotFound, Unavailable
-from riskops.ml import records, repository
+from riskops.ml import records, repository, service
 from riskops.ml.registry import MlflowRegistry
 from riskops.ml.schemas import (
     DriftOut,
+    DriftReportOut,
     Metadata,
+    ModelVersionOut,
     PredictIn,
     PredictOut,
     RecordDetail,
@@ -122,3 +124,39 @@ async def drift(
     """Drift reports of a model, newest first: PSI per feature and for the score."""
     reports = await repository.list_drift_reports(connection, name, limit)
     return {"model_name": name, "reports": reports}
+
+
+@router.post(
+    "/models/{name}/drift", status_code=201, response_model=DriftReportOut, responses=ERRORS
+)
+async def measure_drift(
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    _: Administrator,
+    hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
+) -> dict[str, Any]:
+    """Measure the served champion's drift over the last window now, and store the report."""
+    champion = runtime.models.champion
+    if name != runtime.settings.model_name or champion is None:
+        raise NotFound(f"no champion of model {name!r} is served here", {"model": name})
+    _tasks(request)
+    return await service.record_drift(runtime.engine, runtime.settings, champion.model, hours=hours)
+
+
+@router.get("/models/{name}/versions", response_model=list[ModelVersionOut], responses=ERRORS)
+async def versions(name: str, request: Request, _: Reader) -> list[dict[str, Any]]:
+    """Every registered version of a model with its aliases and holdout metrics."""
+    found = await asyncio.to_thread(_registry(request).versions, name)
+    if not found:
+        raise NotFound(f"model {name!r} has no registered version", {"model": name})
+    return [
+        {
+            "version": v.version,
+            "aliases": list(v.aliases),
+            "metrics": v.metrics,
+            "run_id": v.run_id,
+            "created_at_ms": v.created_at_ms,
+        }
+        for v in found
+    ]

@@ -45,6 +45,14 @@ class ModelMetadata(BaseModel):
     features: list[FeatureField]
 
 
+class ModelVersionOut(BaseModel):
+    version: str
+    aliases: list[str]
+    metrics: dict[str, float]
+    run_id: str
+    created_at_ms: int
+
+
 class Metadata(BaseModel):
     models: list[ModelMetadata]
 
