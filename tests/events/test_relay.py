@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -111,6 +112,9 @@ async def test_cleanup_deletes_only_rows_sent_before_the_retention(runtime: Runt
         )
     assert await relay.cleanup() == 6
     assert await counts(runtime) == (4, 4, 6)
+    relay.log_retention = timedelta(0)  # the embedded log's own retention
+    await relay.cleanup()
+    assert await counts(runtime) == (4, 4, 0)
 
 
 async def test_the_relay_wakes_on_commit_not_on_its_poll(runtime: Runtime) -> None:

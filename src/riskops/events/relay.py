@@ -23,6 +23,7 @@ from riskops.core.errors import RiskOpsError
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
 from riskops.events.bus import EventBus, Message
+from riskops.events.embedded import EmbeddedLog
 from riskops.events.envelope import headers_for
 from riskops.events.models import OutboxEvent
 
@@ -40,6 +41,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         retention: timedelta = timedelta(hours=24),
+        log_retention: timedelta = timedelta(days=7),
         cleanup_every: float = 60.0,
     ) -> None:
         self.engine = engine
@@ -47,6 +49,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.retention = retention
+        self.log_retention = log_retention
         self.cleanup_every = cleanup_every
         self.published = 0
         self._wakeup = asyncio.Event()
@@ -95,11 +98,17 @@ class OutboxRelay:
         )
 
     async def cleanup(self) -> int:
-        """Delete rows sent longer ago than the retention; returns how many."""
+        """Delete rows sent longer ago than the retention; returns how many.
+
+        On the embedded log, messages older than its retention go too (a broker does this
+        itself), so the log table does not grow without bound.
+        """
         async with self.engine.begin() as connection:
             result = await connection.execute(
                 delete(outbox).where(outbox.c.published_at < utcnow() - self.retention)
             )
+        if isinstance(self.bus, EmbeddedLog):
+            await self.bus.prune(utcnow() - self.log_retention)
         return int(result.rowcount or 0)
 
     async def backlog(self) -> int:

@@ -76,6 +76,7 @@ class EventWorkers:
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
+            log_retention=timedelta(hours=settings.event_log_retention_hours),
         )
         policy = RetryPolicy(
             settings.consumer_max_attempts,
