@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.core.errors import Unavailable
 from riskops.db.base import table_of
@@ -44,26 +44,30 @@ class EmbeddedLog:
     async def publish(self, messages: Sequence[Message]) -> None:
         if not messages:
             return
-        now = utcnow()
-        rows = [
-            {
-                "topic": m.topic,
-                "key": m.key,
-                "value": m.value,
-                "headers": m.headers,
-                "created_at": now,
-            }
-            for m in messages
-        ]
         try:
             async with self.engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK}
-                    )
-                await connection.execute(insert(log_table), rows)
+                await self.append(connection, messages)
         except DBAPIError as error:
-            raise Unavailable(f"the event log could not store {len(rows)} messages") from error
+            raise Unavailable(f"the event log could not store {len(messages)} messages") from error
+        self.notify_appended()
+
+    async def append(self, connection: AsyncConnection, messages: Sequence[Message]) -> None:
+        """Append inside the caller's transaction (the relay marks its outbox rows in the same
+        one: on the embedded log, relaying is exactly-once). Call notify_appended() after commit.
+        """
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        now = utcnow()
+        await connection.execute(
+            insert(log_table),
+            [
+                {"topic": m.topic, "key": m.key, "value": m.value, "headers": m.headers,
+                 "created_at": now}
+                for m in messages
+            ],
+        )  # fmt: skip
+
+    def notify_appended(self) -> None:
         fired, self.appended = self.appended, asyncio.Event()
         fired.set()
 

@@ -74,14 +74,20 @@ class OutboxRelay:
                 await self._publish_and_mark(connection, rows)
         else:
             # SQLite has one writer: holding it across the publish would stall the decision
-            # writer (and deadlock the embedded log). One relay per database reads, publishes,
-            # then marks in a short write transaction of its own.
+            # writer. One relay per database reads, then publishes (to a broker) or appends (to
+            # the embedded log, exactly once) and marks, in a short write transaction.
             async with self.engine.connect() as connection:
                 rows = (await connection.execute(claim)).all()
             async with self.engine.begin() as connection:
                 await self._publish_and_mark(connection, rows)
+        if rows and isinstance(self.bus, EmbeddedLog) and self._same_database:
+            self.bus.notify_appended()
         self.published += len(rows)
         return len(rows)
+
+    @property
+    def _same_database(self) -> bool:
+        return isinstance(self.bus, EmbeddedLog) and self.bus.engine is self.engine
 
     async def _publish_and_mark(self, connection: AsyncConnection, rows: Any) -> None:
         if not rows:
@@ -90,7 +96,12 @@ class OutboxRelay:
             Message(topic, orjson.dumps(payload), key, headers_for(payload))
             for _, topic, key, payload in rows
         ]
-        await self.bus.publish(messages)
+        if self._same_database:
+            # The log lives in this database: append and mark in one transaction.
+            assert isinstance(self.bus, EmbeddedLog)
+            await self.bus.append(connection, messages)
+        else:
+            await self.bus.publish(messages)
         await connection.execute(
             update(outbox)
             .where(outbox.c.id.in_([row[0] for row in rows]))
