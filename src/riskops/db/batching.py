@@ -6,8 +6,13 @@ PostgreSQL every commit is a flush, so sharing them is what lets the decision pa
 """
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
+
+from riskops.core.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -30,14 +35,25 @@ class Batcher(ABC, Generic[Item, Result]):
             asyncio.create_task(self._work(), name=f"{name}-{i}") for i in range(self._workers)
         ]
 
-    async def stop(self) -> None:
-        """Finish everything already queued (accepted work is never dropped), then stop."""
+    async def stop(self, drain_seconds: float = 30.0) -> None:
+        """Finish what is already queued, then stop.
+
+        Queued callers have not been answered yet, so nothing acknowledged is lost either way;
+        the bound only keeps a stuck database from hanging the shutdown forever.
+        """
         if self._tasks:
-            await self._queue.join()
+            try:
+                await asyncio.wait_for(self._queue.join(), drain_seconds)
+            except TimeoutError:
+                log.error("%s: gave up draining after %.0fs", type(self).__name__, drain_seconds)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        while not self._queue.empty():  # only after a failed drain: answer, never strand
+            _, future = self._queue.get_nowait()
+            if not future.done():
+                future.set_exception(Unavailable("the service is shutting down; retry"))
 
     async def submit(self, item: Item) -> Result:
         if not self._tasks:
