@@ -308,3 +308,24 @@ async def test_versions_list_aliases_and_metrics(model_api: ModelApi) -> None:
         "/v1/models/nothing/versions", headers=model_api.as_role(Role.VIEWER)
     )
     assert missing.status_code == 404
+
+
+def metric(text: str, prefix: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_traffic_and_psi_are_exported_as_metrics(model_api: ModelApi) -> None:
+    series = 'riskops_model_scores_total{alias="champion",model="fraud",version="1"}'
+    reader = model_api.as_role(Role.VIEWER)
+    before = metric((await model_api.client.get("/metrics", headers=reader)).text, series)
+    await submit(model_api)
+    await submit(model_api)
+    report = await model_api.tasks.drift()
+    assert report is not None
+    text = (await model_api.client.get("/metrics", headers=reader)).text
+    assert metric(text, series) == before + 2
+    psi = 'riskops_model_psi{model="fraud",variable="__score__",version="1"}'
+    assert metric(text, psi) == pytest.approx(report["score_psi"])

@@ -22,6 +22,7 @@ from riskops.ml.dataset import build_dataset
 from riskops.ml.drift import SCORE, psi_report
 from riskops.ml.gates import GateInputs, GateResult, evaluate_gates
 from riskops.ml.metrics import classification_metrics
+from riskops.ml.observability import MODEL_PSI
 from riskops.ml.registry import (
     Alias,
     LoadedModel,
@@ -233,4 +234,6 @@ async def record_drift(
     }
     async with engine.begin() as connection:
         await repository.insert_drift_report(connection, report)
+    for variable, value in psi.items():
+        MODEL_PSI.labels(model.name, model.version, variable).set(value)
     return report

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from riskops.decisions.scoring import Contribution, ModelScore
 from riskops.ml.fastpredict import FastPredictor
+from riskops.ml.observability import MODEL_ERRORS, MODEL_SCORES
 from riskops.ml.registry import Alias, LoadedModel
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ def canary_bucket(card: str) -> float:
 class ServedModel:
     """One loaded version, scoring single rows with the raw Booster."""
 
-    def __init__(self, model: LoadedModel) -> None:
+    def __init__(self, model: LoadedModel, alias: Alias = Alias.CHAMPION) -> None:
         self.model = model
+        self.scored = MODEL_SCORES.labels(model.name, model.version, alias.value)
         self.name = model.name
         self.version = model.version
         self.features = model.features
@@ -116,7 +118,7 @@ class ModelServer:
         if model is None:
             self.models.pop(alias, None)
         else:
-            self.models[alias] = ServedModel(model)
+            self.models[alias] = ServedModel(model, alias)
         log.info("serving %s: %s", alias, f"{model.name} v{model.version}" if model else "none")
         if self._on_change is not None:
             self._on_change(self)
@@ -137,6 +139,7 @@ class ModelServer:
         except Exception as error:
             if served is champion:
                 raise
+            MODEL_ERRORS.labels(served.name, served.version).inc()
             self.errors.append(
                 ServingError(
                     subject, Alias.CHALLENGER, served.name, served.version, repr(error), time.time()
@@ -145,6 +148,7 @@ class ModelServer:
             served = champion
             row = served.vector(features)
             score = served.predict(row)
+        served.scored.inc()
         key = (served.name, served.version)
         self.traffic[key] = self.traffic.get(key, 0) + 1
         rounded = round(score, 6)  # what the decision stores, and shadows compare with
