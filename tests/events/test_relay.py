@@ -131,7 +131,7 @@ async def test_the_relay_wakes_on_commit_not_on_its_poll(runtime: Runtime) -> No
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # the poll fallback is 30 s
 
 
 @pytest.mark.postgres
