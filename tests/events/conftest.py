@@ -15,7 +15,7 @@ from riskops.events.kafka import KafkaBus
 from riskops.runtime import Runtime, build_runtime
 from riskops.settings import Settings
 from tests.conftest import fresh_postgres_database, make_settings
-from tests.kafka import Broker, running_broker
+from tests.kafka import Broker, require_tansu, running_broker
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +110,43 @@ async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
         yield built
     finally:
         await built.close()
+
+
+@pytest.fixture(
+    params=[
+        "embedded-sqlite",
+        pytest.param("embedded-postgres", marks=pytest.mark.postgres),
+        pytest.param("kafka", marks=pytest.mark.kafka),
+    ]
+)
+async def flow_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """The real runtime on each bus; Kafka gets a broker of its own (fixed topic names)."""
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'riskops.db'}"
+    if request.param == "embedded-postgres":
+        async with fresh_postgres_database() as url:
+            built = await build_runtime(event_settings(tmp_path, url))
+            await upgrade(built.engine)
+            try:
+                yield built
+            finally:
+                await built.close()
+        return
+    broker = None
+    overrides: dict[str, object] = {}
+    if request.param == "kafka":
+        broker = Broker(require_tansu())
+        broker.start()
+        overrides = {
+            "bus": "kafka",
+            "kafka_bootstrap": broker.bootstrap,
+            "kafka_partitions": 3,
+            "kafka_session_timeout_ms": 6000,
+        }
+    built = await build_runtime(event_settings(tmp_path, sqlite, **overrides))
+    await upgrade(built.engine)
+    try:
+        yield built
+    finally:
+        await built.close()
+        if broker is not None:
+            broker.stop()
