@@ -14,12 +14,16 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
-
-import lightgbm as lgb
+from typing import TYPE_CHECKING, Any, Final
 
 from riskops.ml.drift import Reference
-from riskops.ml.training import TrainedModel
+
+# lightgbm (and sklearn behind it) take seconds to import: only code that trains or loads
+# a booster pays for them, not every CLI command or process that imports the registry.
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from riskops.ml.training import TrainedModel
 
 EXPERIMENT: Final = "riskops"
 HISTORY_TAG: Final = "riskops.champion_history"
@@ -49,7 +53,7 @@ class LoadedModel:
 
     name: str
     version: str
-    booster: lgb.Booster
+    booster: "lgb.Booster"
     features: list[str]
     references: dict[str, Reference] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -78,7 +82,7 @@ class MlflowRegistry:
         return str(self.client.create_experiment(EXPERIMENT, artifact_location=location))
 
     def register(
-        self, name: str, model: TrainedModel, tags: dict[str, str] | None = None
+        self, name: str, model: "TrainedModel", tags: dict[str, str] | None = None
     ) -> ModelVersion:
         """Log the run (params, metrics, features, references, model) and register a version."""
         run = self.client.create_run(
@@ -191,6 +195,8 @@ class MlflowRegistry:
         folder = Path(
             download_artifacts(artifact_uri=str(found.source), tracking_uri=self.tracking_uri)
         )
+        import lightgbm as lgb
+
         booster = lgb.Booster(model_file=str(folder / "model.txt"))
         references = {
             key: Reference.from_json(value)

@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 from riskops.decisions.scoring import Contribution, ModelScore
-from riskops.ml.fastpredict import FastPredictor
 from riskops.ml.observability import MODEL_ERRORS, MODEL_SCORES
 from riskops.ml.registry import Alias, LoadedModel
 
@@ -55,6 +54,8 @@ class ServedModel:
                 f"{model.name} v{model.version} was trained on {model.booster.num_feature()} "
                 f"features but lists {self._width}: refusing to serve it"
             )
+        from riskops.ml.fastpredict import FastPredictor  # lightgbm: only once a model is served
+
         self._fast = FastPredictor(model.booster, self._width)
 
     def vector(self, features: Mapping[str, float | int]) -> npt.NDArray[np.float64]:
