@@ -14,6 +14,7 @@ import pytest
 from riskops.core.payment import Payment
 from riskops.features import (
     FEATURE_NAMES,
+    LABEL_DELAY,
     NOVELTY_RETENTION,
     WINDOWS,
     EntityAggregates,
@@ -50,16 +51,22 @@ def assert_all_entities_agree(raw: RawAggregates) -> None:
 
 
 def shuffled_traffic(seed: int) -> list[Payment]:
-    """Payments over ten days, delivered late by seconds to nine days, some twice."""
+    """Payments over fifty days, delivered late by seconds to forty days, some twice."""
     rng = random.Random(seed)
     planned = []
     for i in range(300):
-        # Whole minutes: ties and events exactly one window apart are common.
-        at = T0 + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
+        # Whole hours: ties and events exactly one window apart are common.
+        at = T0 + timedelta(hours=rng.randrange(0, 50 * 24))
         delay = (
             rng.choices(
-                [timedelta(0), timedelta(minutes=10), timedelta(days=2), timedelta(days=9)],
-                weights=[70, 15, 10, 5],
+                [
+                    timedelta(0),
+                    timedelta(minutes=10),
+                    timedelta(days=2),
+                    timedelta(days=9),
+                    timedelta(days=40),
+                ],
+                weights=[65, 15, 10, 5, 5],
             )[0]
             * rng.random()
         )
@@ -139,6 +146,7 @@ class OnlineStoreContract(ABC):
             "1h": (3, 600, 200.0),
             "24h": (4, 1600, 400.0),
             "7d": (4, 1600, 400.0),
+            "30d": (4, 1600, 400.0),
         }
 
     async def test_late_arrival_is_outside_earlier_windows_and_inside_later_ones(
@@ -150,7 +158,13 @@ class OnlineStoreContract(ABC):
         late = await store.record(make_payment(at=T0 - timedelta(minutes=2), amount=20))
         after = await store.record(make_payment(at=T0 + timedelta(minutes=1), amount=3))
 
-        assert payments_in(dict(late.card.windows)) == {"5m": 1, "1h": 1, "24h": 1, "7d": 1}
+        assert payments_in(dict(late.card.windows)) == {
+            "5m": 1,
+            "1h": 1,
+            "24h": 1,
+            "7d": 1,
+            "30d": 1,
+        }
         assert late.card.windows["7d"].amount_sum == 20
         assert after.card.windows["5m"] == WindowStats(3, 123, 1, 1)
         # A new T0 payment sees the late one as history, and not the T0 + 1m one.
@@ -212,7 +226,13 @@ class OnlineStoreContract(ABC):
         distinct = {
             w: (s.distinct_merchants, s.distinct_countries) for w, s in raw.card.windows.items()
         }
-        assert distinct == {"5m": (3, 2), "1h": (3, 3), "24h": (3, 3), "7d": (3, 3)}
+        assert distinct == {
+            "5m": (3, 2),
+            "1h": (3, 3),
+            "24h": (3, 3),
+            "7d": (3, 3),
+            "30d": (3, 3),
+        }
         assert raw.account.windows == raw.card.windows
         assert raw.merchant.windows["7d"] == WindowStats(2, 2000, 0, 0)
 
@@ -286,7 +306,8 @@ class OnlineStoreContract(ABC):
         assert other_merchant.account_new_device
 
     async def test_state_older_than_the_largest_window_expires(self, store: OnlineStore) -> None:
-        week = WINDOWS["7d"]
+        largest = max(WINDOWS, key=WINDOWS.__getitem__)
+        week = WINDOWS[largest]
         await store.record(make_payment(at=T0, amount=1))
         newest = await store.record(make_payment(at=T0 + week + timedelta(seconds=1), amount=2))
         # Both late: at or after T0 + 1s, i.e. at most the largest window before the newest.
@@ -294,12 +315,12 @@ class OnlineStoreContract(ABC):
         inside = await store.record(make_payment(at=T0 + timedelta(seconds=2), amount=8))
         last = await store.record(make_payment(at=T0 + week + timedelta(seconds=2), amount=16))
 
-        assert newest.card.windows["7d"] == WindowStats(1, 2, 1, 1)
-        assert beyond.card.windows["7d"] == WindowStats(1, 4, 1, 1)  # counts only itself
-        # The T0 payment is expired (more than a week before the newest): not in the window.
-        assert inside.card.windows["7d"] == WindowStats(1, 8, 1, 1)
-        # Exactly a week after `inside`: out; `newest` and itself: in.
-        assert last.card.windows["7d"] == WindowStats(2, 18, 1, 1)
+        assert newest.card.windows[largest] == WindowStats(1, 2, 1, 1)
+        assert beyond.card.windows[largest] == WindowStats(1, 4, 1, 1)  # counts only itself
+        # The T0 payment is expired (more than the largest window before the newest): out.
+        assert inside.card.windows[largest] == WindowStats(1, 8, 1, 1)
+        # Exactly the largest window after `inside`: out; `newest` and itself: in.
+        assert last.card.windows[largest] == WindowStats(2, 18, 1, 1)
         for raw in (newest, beyond, inside, last):
             assert_all_entities_agree(raw)
 
@@ -308,12 +329,82 @@ class OnlineStoreContract(ABC):
         self, store: OnlineStore, seed: int
     ) -> None:
         reference = ReferenceStore()
+        rng = random.Random(seed)
+        recorded: list[Payment] = []
 
         for position, payment in enumerate(shuffled_traffic(seed)):
             got = await store.record(payment)
             expected = reference.record(payment)
             assert got == expected, f"arrival {position}: {payment}"
             assert got.replayed == expected.replayed
+            recorded.append(payment)
+            # Labels arrive at any time for any recorded payment: repeated, and corrected.
+            for _ in range(rng.choice([0, 0, 1, 2])):
+                labelled = rng.choice(recorded)
+                fraud = rng.random() < 0.6
+                args = (labelled.transaction_id, labelled.merchant_id, labelled.occurred_at)
+                await store.record_label(*args, fraud)
+                reference.record_label(*args, fraud)
+
+    async def test_delayed_merchant_windows_count_payments_and_fraud_labels(
+        self, store: OnlineStore
+    ) -> None:
+        end = T0 - LABEL_DELAY
+        # (offset from the delayed window's end, labelled fraud)
+        history = [
+            (timedelta(hours=-12), True),
+            (timedelta(days=-2), False),
+            (timedelta(days=-10), True),
+            (timedelta(0), False),  # exactly at the end: in
+            (MICROSECOND, True),  # after it: not yet known, out
+            (timedelta(days=-1), False),  # exactly a day before the end: out of 1d
+        ]
+        for i, (offset, fraud) in enumerate(history):
+            payment = make_payment(at=end + offset, card=f"card-{i}", merchant="m-d")
+            await store.record(payment)
+            await store.record_label(
+                payment.transaction_id, "m-d", payment.occurred_at, fraud=fraud
+            )
+
+        vector = await compute_features(store, make_payment(at=T0, merchant="m-d"))
+
+        delayed = [
+            (vector[f"merchant_delayed_count_{w}"], vector[f"merchant_fraud_rate_{w}"])
+            for w in ("1d", "7d", "30d")
+        ]
+        assert delayed == [(2, 0.5), (4, 0.25), (5, 0.4)]
+        assert tuple(vector) == FEATURE_NAMES
+
+    async def test_labels_are_idempotent_and_corrections_take_them_back(
+        self, store: OnlineStore
+    ) -> None:
+        old = make_payment(at=T0 - LABEL_DELAY - timedelta(hours=1), card="card-x")
+        await store.record(old)
+
+        async def frauds_seen() -> tuple[int, int]:
+            raw = await store.record(make_payment(at=T0))
+            stats = raw.merchant_delayed["1d"]
+            return stats.payments, stats.frauds
+
+        await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, True)
+        await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, True)
+        assert await frauds_seen() == (1, 1)
+        await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, False)
+        assert await frauds_seen() == (1, 0)
+        await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, False)
+        assert await frauds_seen() == (1, 0)
+        assert (await store.record(make_payment(at=T0, merchant="other"))).merchant_delayed[
+            "1d"
+        ] == (0, 0)
+
+    async def test_handbook_night_flag_ends_an_hour_after_is_night(
+        self, store: OnlineStore
+    ) -> None:
+        six = T0.replace(hour=6, minute=30)
+        vector = await compute_features(store, make_payment(at=six))
+        assert (vector["is_night"], vector["is_night_0_6"]) == (0, 1)
+        seven = await compute_features(store, make_payment(at=six.replace(hour=7)))
+        assert (seven["is_night"], seven["is_night_0_6"]) == (0, 0)
 
     async def test_feature_vector_from_the_store(self, store: OnlineStore) -> None:
         for amount in (100, 300):

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from riskops.core.payment import Payment
 from riskops.features import (
+    DELAYED_WINDOWS,
+    LABEL_DELAY,
     MAX_WINDOW,
     NOVELTY_RETENTION,
     WINDOWS,
@@ -17,6 +19,7 @@ from riskops.features import (
     RawAggregates,
     WindowStats,
 )
+from riskops.features.definitions import DelayedStats, merchant_history
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,13 @@ class ReferenceStore:
         self.newest: dict[tuple[str, str], datetime] = {}
         self.last_seen: dict[tuple[str, str, str], datetime] = {}
         self.replies: dict[str, RawAggregates] = {}
+        self.frauds: dict[str, tuple[str, datetime]] = {}  # transaction -> merchant, time
+
+    def record_label(self, transaction_id: str, merchant: str, at: datetime, fraud: bool) -> None:
+        if fraud:
+            self.frauds.setdefault(transaction_id, (merchant, at))
+        else:
+            self.frauds.pop(transaction_id, None)
 
     def record(self, payment: Payment) -> RawAggregates:
         if payment.transaction_id in self.replies:
@@ -46,6 +56,7 @@ class ReferenceStore:
                 first.card_new_country,
                 first.card_new_merchant,
                 first.account_new_device,
+                first.merchant_delayed,
                 replayed=True,
             )
         at = payment.occurred_at
@@ -64,6 +75,7 @@ class ReferenceStore:
             card_new_country=new_country,
             card_new_merchant=new_merchant,
             account_new_device=new_device,
+            merchant_delayed=self.delayed(payment.merchant_id, at),
         )
         self.replies[payment.transaction_id] = raw
         return raw
@@ -73,6 +85,24 @@ class ReferenceStore:
         if last is None or at > last:
             self.last_seen[(table, entity, value)] = at
         return last is None or at - last >= self.retention
+
+    def delayed(self, merchant: str, at: datetime) -> dict[str, DelayedStats]:
+        """The merchant's delayed windows; empty when the payment counted only itself."""
+        newest = self.newest[("merchant", merchant)]
+        if at <= newest - MAX_WINDOW:
+            return {name: DelayedStats(0, 0) for name in DELAYED_WINDOWS}
+        keep = newest - merchant_history(LABEL_DELAY)
+        end = at - LABEL_DELAY
+        times = [e.at for e in self.events[("merchant", merchant)]]
+        frauds = [when for m, when in self.frauds.values() if m == merchant]
+        stats = {}
+        for name, width in DELAYED_WINDOWS.items():
+            start = max(end - width, keep)
+            stats[name] = DelayedStats(
+                sum(start < when <= end for when in times),
+                sum(start < when <= end for when in frauds),
+            )
+        return stats
 
     def observe(self, kind: str, key: str, event: Event, distinct: bool) -> EntityAggregates:
         entity = (kind, key)

@@ -14,6 +14,8 @@ from riskops.features import (
     build_feature_vector,
 )
 from riskops.features.definitions import (
+    DELAYED_WINDOWS,
+    DelayedStats,
     amount_to_mean_ratio,
     calendar_features,
     event_time_us,
@@ -99,7 +101,7 @@ def test_windows_ascend() -> None:
 
 
 def test_feature_names_are_stable_and_described() -> None:
-    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 71
+    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 94
     assert set(FEATURE_DESCRIPTIONS) == set(FEATURE_NAMES)
     assert FEATURE_NAMES[:5] == (
         "card_count_5m",
@@ -108,7 +110,7 @@ def test_feature_names_are_stable_and_described() -> None:
         "card_distinct_merchants_5m",
         "card_distinct_countries_5m",
     )
-    assert FEATURE_NAMES[-7:] == (
+    assert FEATURE_NAMES[-14:] == (
         "amount_to_card_mean_7d",
         "card_new_country",
         "card_new_merchant",
@@ -116,12 +118,22 @@ def test_feature_names_are_stable_and_described() -> None:
         "hour_of_day",
         "is_weekend",
         "is_night",
+        # Added after the first models: appended, so earlier names keep their positions.
+        "merchant_delayed_count_1d",
+        "merchant_fraud_rate_1d",
+        "merchant_delayed_count_7d",
+        "merchant_fraud_rate_7d",
+        "merchant_delayed_count_30d",
+        "merchant_fraud_rate_30d",
+        "is_night_0_6",
     )
     for name in (
         "account_distinct_merchants_7d",
         "merchant_count_24h",
         "device_count_1h",
         "merchant_amount_mean_7d",
+        "card_count_30d",
+        "card_amount_mean_30d",
     ):
         assert name in FEATURE_NAMES
     assert "merchant_distinct_merchants_7d" not in FEATURE_NAMES
@@ -132,6 +144,9 @@ def test_feature_names_are_stable_and_described() -> None:
 
 def entity(per_window: dict[str, WindowStats]) -> EntityAggregates:
     return EntityAggregates({w: per_window.get(w, WindowStats(0, 0)) for w in WINDOWS})
+
+
+NO_DELAYED = {w: DelayedStats(0, 0) for w in DELAYED_WINDOWS}
 
 
 def test_feature_vector_from_raw_aggregates() -> None:
@@ -151,6 +166,11 @@ def test_feature_vector_from_raw_aggregates() -> None:
         card_new_country=False,
         card_new_merchant=True,
         account_new_device=False,
+        merchant_delayed={
+            "1d": DelayedStats(4, 1),
+            "7d": DelayedStats(0, 0),
+            "30d": DelayedStats(2, 5),  # more labels than payments left: capped at 1
+        },
     )
 
     vector = build_feature_vector(payment, raw)
@@ -180,26 +200,32 @@ def test_feature_vector_from_raw_aggregates() -> None:
         "hour_of_day": 3,
         "is_weekend": 1,
         "is_night": 1,
+        "merchant_delayed_count_1d": 4,
+        "merchant_fraud_rate_1d": 0.25,
+        "merchant_delayed_count_7d": 0,
+        "merchant_fraud_rate_7d": 0.0,
+        "merchant_fraud_rate_30d": 1.0,
+        "is_night_0_6": 1,
     }
     assert {name: vector[name] for name in expected} == pytest.approx(expected)
     for name, value in vector.items():
         # Means and ratios are floats; counts, sums, distincts and flags are ints.
-        wants_float = "_mean_" in name or name == "amount_to_card_mean_7d"
+        wants_float = "_mean_" in name or "_rate_" in name or name == "amount_to_card_mean_7d"
         assert type(value) is (float if wants_float else int), name
 
 
 def test_replayed_flag_does_not_change_equality() -> None:
     card = entity({w: WindowStats(1, 10, 1, 1) for w in WINDOWS})
-    first = RawAggregates(card, card, card, None, True, True, False)
-    replay = RawAggregates(card, card, card, None, True, True, False, replayed=True)
+    first = RawAggregates(card, card, card, None, True, True, False, NO_DELAYED)
+    replay = RawAggregates(card, card, card, None, True, True, False, NO_DELAYED, replayed=True)
 
     assert first == replay
-    assert first != RawAggregates(card, card, card, None, False, True, False)
+    assert first != RawAggregates(card, card, card, None, False, True, False, NO_DELAYED)
 
 
 def test_first_payment_ratio_is_one() -> None:
     card = entity({w: WindowStats(1, 700, 1, 1) for w in WINDOWS})
-    raw = RawAggregates(card, card, card, None, True, True, False)
+    raw = RawAggregates(card, card, card, None, True, True, False, NO_DELAYED)
 
     assert (
         build_feature_vector(make_payment(at=T0, amount=700), raw)["amount_to_card_mean_7d"] == 1.0

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 from riskops.features.definitions import (
+    DELAYED_WINDOWS,
     FEATURE_DESCRIPTIONS,
     FEATURE_NAMES,
+    LABEL_DELAY,
     MAX_WINDOW,
     NOVELTY_RETENTION,
     WINDOWS,
@@ -27,8 +29,10 @@ from riskops.features.store import OnlineStore, compute_features
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
+    "DELAYED_WINDOWS",
     "FEATURE_DESCRIPTIONS",
     "FEATURE_NAMES",
+    "LABEL_DELAY",
     "MAX_WINDOW",
     "NOVELTY_RETENTION",
     "WINDOWS",
@@ -54,6 +58,7 @@ def build_online_store(
     *,
     snapshot_path: Path | None = None,
     novelty_retention: timedelta = NOVELTY_RETENTION,
+    label_delay: timedelta = LABEL_DELAY,
 ) -> OnlineStore:
     """The store the settings name. Nothing connects until first use.
 
@@ -61,9 +66,16 @@ def build_online_store(
     close (the embedded default points it into the `.riskops/` data folder).
     """
     if backend == "memory":
-        return MemoryOnlineStore(novelty_retention=novelty_retention, snapshot_path=snapshot_path)
+        return MemoryOnlineStore(
+            novelty_retention=novelty_retention,
+            label_delay=label_delay,
+            snapshot_path=snapshot_path,
+        )
     if backend == "redis":
         return RedisOnlineStore(
-            redis_url, key_prefix=key_prefix, novelty_retention=novelty_retention
+            redis_url,
+            key_prefix=key_prefix,
+            novelty_retention=novelty_retention,
+            label_delay=label_delay,
         )
     raise ValueError(f"unknown online store backend {backend!r}; expected 'memory' or 'redis'")

@@ -7,10 +7,11 @@ a feature can never mean one thing online and another offline.
 Everything runs on EVENT time (`Payment.occurred_at`): a window for a payment at time t
 covers events with t - w < ts <= t, the payment itself included; events that arrived
 earlier but happened later are not in it. State more than the largest window older than an
-entity's newest event is expired, so a payment arriving over a week late counts only
-itself. First-seen flags ask "was this pair recorded before this payment", in arrival
-order. Replaying history in event order therefore yields exactly the values live traffic
-produced (where traffic arrived in order).
+entity's newest event is expired, so a payment arriving over a month late counts only
+itself (a merchant keeps its events longer, for the delayed windows). First-seen flags ask
+"was this pair recorded before this payment", in arrival order. Replaying history in event
+order therefore yields exactly the values live traffic produced (where traffic arrived in
+order).
 """
 
 from collections.abc import Mapping
@@ -29,9 +30,26 @@ WINDOWS: Final[Mapping[str, timedelta]] = MappingProxyType(
         "1h": timedelta(hours=1),
         "24h": timedelta(hours=24),
         "7d": timedelta(days=7),
+        # The handbook's longest customer window: habits over a month (and the state of
+        # every entity is kept that long).
+        "30d": timedelta(days=30),
     }
 )
 MAX_WINDOW: Final = max(WINDOWS.values())
+
+# A merchant's fraud rate can only use labels that are known: fraud is reported days or
+# weeks after the payment. Delayed windows cover (t - delay - w, t - delay], the handbook's
+# terminal features; every payment in them counts, those labelled fraud make the rate.
+LABEL_DELAY: Final = timedelta(days=7)
+DELAYED_WINDOWS: Final[Mapping[str, timedelta]] = MappingProxyType(
+    {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+)
+
+
+def merchant_history(label_delay: timedelta) -> timedelta:
+    """How far back a merchant's events (and fraud labels) are kept behind its newest one."""
+    return max(MAX_WINDOW, max(DELAYED_WINDOWS.values()) + label_delay)
+
 
 # "Ever seen" memory (new country, new merchant, new device) is bounded so that it cannot
 # grow forever: a pair not seen for this long counts as new again. 90 days keeps the usual
@@ -67,6 +85,18 @@ class WindowStats(NamedTuple):
         return self.amount_sum / self.payments if self.payments else 0.0
 
 
+class DelayedStats(NamedTuple):
+    """A merchant's payments in one delayed window and how many of them are labelled fraud."""
+
+    payments: int
+    frauds: int
+
+    @property
+    def fraud_rate(self) -> float:
+        # Capped: a fraud label can outlive a payment that expired from the merchant's series.
+        return min(self.frauds / self.payments, 1.0) if self.payments else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class EntityAggregates:
     """One entity's statistics, keyed by window name (the keys of WINDOWS)."""
@@ -86,6 +116,8 @@ class RawAggregates:
     card_new_country: bool
     card_new_merchant: bool
     account_new_device: bool
+    # The merchant's delayed windows (keys of DELAYED_WINDOWS), labels as known at record time.
+    merchant_delayed: Mapping[str, DelayedStats]
     # True when this transaction id had been recorded before and these are the aggregates
     # of that first recording. Left out of equality: a replay returns "the same aggregates".
     replayed: bool = field(default=False, compare=False)
@@ -101,7 +133,14 @@ _ENTITY_WORDS: Final = {
     EntityKind.DEVICE: "this device",
     EntityKind.MERCHANT: "this merchant",
 }
-_WINDOW_WORDS: Final = {"5m": "5 minutes", "1h": "hour", "24h": "24 hours", "7d": "7 days"}
+_WINDOW_WORDS: Final = {
+    "5m": "5 minutes",
+    "1h": "hour",
+    "24h": "24 hours",
+    "7d": "7 days",
+    "30d": "30 days",
+}
+_DELAYED_WORDS: Final = {"1d": "day", "7d": "7 days", "30d": "30 days"}
 
 
 class _WindowNames(NamedTuple):
@@ -149,6 +188,14 @@ def _describe() -> dict[str, str]:
         is_weekend="1 if the payment happened on a Saturday or Sunday, UTC",
         is_night="1 if the payment happened between 00:00 and 05:59 UTC",
     )
+    for window, words in _DELAYED_WORDS.items():
+        span = f"in the {words} before the label delay"
+        described[f"merchant_delayed_count_{window}"] = f"Payments on this merchant {span}"
+        described[f"merchant_fraud_rate_{window}"] = (
+            f"Share of the payments on this merchant {span} labelled fraud (0 without any)"
+        )
+    # The handbook's TX_DURING_NIGHT ends an hour later than is_night (which rules use).
+    described["is_night_0_6"] = "1 if the payment happened between 00:00 and 06:59 UTC"
     return described
 
 
@@ -159,6 +206,9 @@ FEATURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(_describe())
 FEATURE_NAMES: Final[tuple[str, ...]] = tuple(FEATURE_DESCRIPTIONS)
 
 _NO_WINDOWS: Final = EntityAggregates({w: WindowStats(0, 0) for w in WINDOWS})
+_DELAYED_NAMES: Final = tuple(
+    (w, f"merchant_delayed_count_{w}", f"merchant_fraud_rate_{w}") for w in DELAYED_WINDOWS
+)
 
 
 def event_time_us(occurred_at: datetime) -> int:
@@ -227,4 +277,9 @@ def build_feature_vector(payment: Payment, raw: RawAggregates) -> FeatureVector:
     vector["hour_of_day"] = hour
     vector["is_weekend"] = weekend
     vector["is_night"] = night
+    for window, count_name, rate_name in _DELAYED_NAMES:
+        delayed = raw.merchant_delayed[window]
+        vector[count_name] = delayed.payments
+        vector[rate_name] = delayed.fraud_rate
+    vector["is_night_0_6"] = int(hour <= 6)
     return vector

@@ -26,7 +26,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -34,7 +34,9 @@ import orjson
 
 from riskops.core.payment import Payment
 from riskops.features.definitions import (
+    DELAYED_WINDOWS,
     DISTINCT_KINDS,
+    LABEL_DELAY,
     MAX_WINDOW,
     NOVELTY_RETENTION,
     WINDOWS,
@@ -42,8 +44,9 @@ from riskops.features.definitions import (
     RawAggregates,
     duration_us,
     event_time_us,
+    merchant_history,
 )
-from riskops.features.store import FLAT_KINDS, STATE_TTL, decode_aggregates
+from riskops.features.store import FLAT_KINDS, decode_aggregates, state_ttl
 
 _RECORD: Final = struct.Struct("=4q")
 _HEADER: Final = struct.Struct("=q")
@@ -51,7 +54,11 @@ _LAST: Final = struct.Struct("=2q")  # ts and cumulative amount of a record
 _FIELDS: Final = 4  # int64s per record
 _WINDOW_US: Final = tuple(duration_us(w) for w in WINDOWS.values())
 _MAX_WINDOW_US: Final = duration_us(MAX_WINDOW)
-_STATE_TTL_US: Final = duration_us(STATE_TTL)
+_DELAYED_US: Final = tuple(duration_us(w) for w in DELAYED_WINDOWS.values())
+# Replay markers are the bulk of the memory (a reply per payment): kept a week and a day,
+# the largest short window plus slack, not the month the longest window would ask for.
+_REPLAY_GENERATION_US: Final = duration_us(timedelta(days=8))
+_TS: Final = struct.Struct("=q")  # one fraud label in a merchant's fraud series
 # Sweeps for idle state start once per day of event time (novelty tables, whose retention
 # is months, once a week) and advance _SWEEP_STEP keys per recorded payment: idle state
 # lingers at most that much longer, and no single payment stalls on a full pass.
@@ -61,8 +68,11 @@ _SWEEP_STEP: Final = 32
 _NO_DEVICE: Final = (0, 0, 0, 0) * len(WINDOWS)
 # A reply in store.py's flat layout, packed: counts and distincts fit 32 bits, sums take 64,
 # flags 8. 324 bytes instead of 544 as int64s; markers live for a week or more.
-_REPLY: Final = struct.Struct("=" + "IqII" * (len(FLAT_KINDS) * len(WINDOWS)) + "4B")
-_SNAPSHOT_FORMAT: Final = "riskops.features.memory/1"
+_REPLY: Final = struct.Struct(
+    "=" + "IqII" * (len(FLAT_KINDS) * len(WINDOWS)) + "4B" + "II" * len(DELAYED_WINDOWS)
+)
+_NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
+_SNAPSHOT_FORMAT: Final = "riskops.features.memory/2"
 # Joins an entity id and a value into one str key: tuple keys would be GC-tracked.
 _SEP: Final = "\x1f"
 
@@ -92,17 +102,26 @@ class MemoryOnlineStore:
         self,
         *,
         novelty_retention: timedelta = NOVELTY_RETENTION,
+        label_delay: timedelta = LABEL_DELAY,
         snapshot_path: Path | None = None,
     ) -> None:
         self._retention_us = duration_us(novelty_retention)
+        self._delay_us = duration_us(label_delay)
+        self._merchant_keep_us = duration_us(merchant_history(label_delay))
+        self._state_ttl_us = duration_us(state_ttl(label_delay))
         self._snapshot_path = snapshot_path
         self._series: dict[EntityKind, dict[str, bytearray]] = {kind: {} for kind in EntityKind}
         self._codes: dict[str, int] = {}
         self._card_countries: dict[str, int] = {}
         self._card_merchants: dict[str, int] = {}
         self._account_devices: dict[str, int] = {}
+        # Fraud labels: per merchant a sorted int64 series of the labelled payments' event
+        # times; per transaction "<ts><SEP><merchant>", so a label is counted once and a
+        # correction to genuine can take it back. Genuine labels need no state.
+        self._frauds: dict[str, bytearray] = {}
+        self._fraud_labels: dict[str, str] = {}
         # Replay markers hold the encoded reply of each transaction. Two generations, swapped
-        # once the current one spans STATE_TTL of event time: every id is remembered for at
+        # once the current one spans 8 days of event time: every id is remembered for at
         # least that long at O(1) cost, without a per-entry expiry structure.
         self._replies: dict[str, bytes] = {}
         self._older_replies: dict[str, bytes] = {}
@@ -114,6 +133,11 @@ class MemoryOnlineStore:
     async def record(self, payment: Payment) -> RawAggregates:
         # No await inside: on one event loop the record is atomic, concurrent calls serialise.
         return self.record_sync(payment)
+
+    async def record_label(
+        self, transaction_id: str, merchant_id: str, occurred_at: datetime, fraud: bool
+    ) -> None:
+        self.record_label_sync(transaction_id, merchant_id, occurred_at, fraud=fraud)
 
     async def ping(self) -> None:
         return None
@@ -153,8 +177,65 @@ class MemoryOnlineStore:
             self._observe(EntityKind.DEVICE, device, t, amount, merchant, country, flat)
         self._observe(EntityKind.MERCHANT, payment.merchant_id, t, amount, merchant, country, flat)
         flat += (int(device is not None), int(new_country), int(new_merchant), int(new_device))
+        self._delayed(payment.merchant_id, t, flat)
         self._replies[txn] = _REPLY.pack(*flat)
         return decode_aggregates(flat, replayed=False)
+
+    def record_label_sync(
+        self, transaction_id: str, merchant_id: str, occurred_at: datetime, *, fraud: bool
+    ) -> None:
+        """`record_label` without the event loop (replays and backfills)."""
+        known = self._fraud_labels.get(transaction_id)
+        if fraud == (known is not None):
+            return  # this label is already counted, or a genuine one was never counted
+        if known is None:
+            t = event_time_us(occurred_at)
+            self._fraud_labels[transaction_id] = f"{t}{_SEP}{merchant_id}"
+            series = self._frauds.setdefault(merchant_id, bytearray())
+            with memoryview(series) as raw, raw.cast("q") as ts:
+                at = bisect_right(ts, t)
+            series[at * _TS.size : at * _TS.size] = _TS.pack(t)
+            return
+        del self._fraud_labels[transaction_id]
+        stamp, _, merchant = known.partition(_SEP)
+        t, frauds = int(stamp), self._frauds.get(merchant)
+        if frauds is None:
+            return  # expired with its merchant already
+        with memoryview(frauds) as raw, raw.cast("q") as ts:
+            at = bisect_right(ts, t) - 1
+            found = at >= 0 and ts[at] == t
+        if found:
+            del frauds[at * _TS.size : (at + 1) * _TS.size]
+
+    def _delayed(self, merchant_id: str, t: int, out: list[int]) -> None:
+        """Append the merchant's delayed windows (payments, frauds) for a payment at t."""
+        series = self._series[EntityKind.MERCHANT][merchant_id]
+        newest = _newest_us(series)
+        if t <= newest - _MAX_WINDOW_US:  # counted only itself in every window: no history
+            out += _NO_DELAYED
+            return
+        # Events at or before `keep` are expired (the series drops them lazily): a floor.
+        keep = newest - self._merchant_keep_us
+        end = t - self._delay_us
+        frauds = self._frauds.get(merchant_id)
+        with (
+            memoryview(series) as raw,
+            raw.cast("q") as q,
+            q[1::_FIELDS] as ts,
+            memoryview(frauds or b"") as fraud_raw,
+            fraud_raw.cast("q") as fraud_ts,
+        ):
+            hi = bisect_right(ts, end)
+            fraud_hi = bisect_right(fraud_ts, end)
+            for width in _DELAYED_US:
+                start = max(end - width, keep)
+                out += (
+                    max(hi - bisect_right(ts, start, 0, hi), 0),
+                    max(fraud_hi - bisect_right(fraud_ts, start, 0, fraud_hi), 0),
+                )
+            dead = bisect_right(fraud_ts, keep)
+        if frauds is not None and dead and 4 * dead * _TS.size >= len(frauds):
+            del frauds[: dead * _TS.size]
 
     def stats(self) -> MemoryStoreStats:
         """Sizes for metrics and tests; walks every entity, so not for the hot path."""
@@ -210,6 +291,7 @@ class MemoryOnlineStore:
         # Events at or before the cutoff are out of every window of every later payment:
         # treated as gone right away (so both adapters agree), dropped in batches below.
         cutoff = newest - _MAX_WINDOW_US
+        keep = newest - self._merchant_keep_us if kind is EntityKind.MERCHANT else cutoff
         if t <= cutoff:
             # More than the largest window older than the entity's newest event: only itself.
             out.extend((1, amount, int(distinct), int(distinct)) * len(_WINDOW_US))
@@ -219,6 +301,7 @@ class MemoryOnlineStore:
         n += 1
         with memoryview(series) as raw, raw.cast("q") as q, q[1::_FIELDS] as ts:
             floor = 0 if ts[0] > cutoff else bisect_right(ts, cutoff)
+            dead = floor if keep == cutoff else bisect_right(ts, keep, 0, floor)
             hi = at + 1  # everything at or before t sits left of the new record's end
             top = _prefix_sum(q, hi)
             if distinct:
@@ -239,7 +322,7 @@ class MemoryOnlineStore:
                     lo = bisect_right(ts, t - width, floor, hi)
                     out += (hi - lo, top - _prefix_sum(q, lo), 0, 0)
             # Compact once a quarter is dead: the memmove cost stays amortised O(1) per event.
-            drop = floor if floor and 4 * floor >= n else 0
+            drop = dead if dead and 4 * dead >= n else 0
             if drop:
                 q[0] = _prefix_sum(q, drop)
         if drop:
@@ -269,7 +352,7 @@ class MemoryOnlineStore:
         if t <= clock["newest"]:
             return
         clock["newest"] = t
-        if t - clock["generation"] >= _STATE_TTL_US:
+        if t - clock["generation"] >= _REPLAY_GENERATION_US:
             self._older_replies, self._replies = self._replies, {}
             clock["generation"] = t
         if self._sweep is None and t - clock["swept"] >= _SWEEP_EVERY_US:
@@ -283,10 +366,10 @@ class MemoryOnlineStore:
         """Drop idle state, a few keys per record so no single payment pays for a full pass.
 
         An idle entity never records again, so its own cutoff never moves: it goes once
-        the whole store is STATE_TTL past its newest event. Novelty entries go once they
+        the whole store is state_ttl past its newest event. Novelty entries go once they
         are older than the retention, since they then count as new anyway.
         """
-        horizon = t - _STATE_TTL_US
+        horizon = t - self._state_ttl_us
         for entities in self._series.values():
             for done, key in enumerate(list(entities), 1):  # a copy: records add keys meanwhile
                 series = entities.get(key)
@@ -294,6 +377,17 @@ class MemoryOnlineStore:
                     del entities[key]
                 if done % _SWEEP_STEP == 0:
                     yield done
+        for done, txn in enumerate(list(self._fraud_labels), 1):
+            known = self._fraud_labels.get(txn)
+            if known is not None and int(known.partition(_SEP)[0]) <= horizon:
+                del self._fraud_labels[txn]
+            if done % _SWEEP_STEP == 0:
+                yield done
+        for done, merchant in enumerate(list(self._frauds), 1):
+            if merchant not in self._series[EntityKind.MERCHANT]:
+                self._frauds.pop(merchant, None)
+            if done % _SWEEP_STEP == 0:
+                yield done
         if not novelty:
             return
         horizon = t - self._retention_us
@@ -325,6 +419,11 @@ class MemoryOnlineStore:
         self._card_countries = dict(state["card_countries"])
         self._card_merchants = dict(state["card_merchants"])
         self._account_devices = dict(state["account_devices"])
+        self._frauds = {
+            merchant: bytearray(base64.b64decode(blob))
+            for merchant, blob in state["frauds"].items()
+        }
+        self._fraud_labels = dict(state["fraud_labels"])
         self._replies, self._older_replies = (
             {txn: base64.b64decode(blob) for txn, blob in generation.items()}
             for generation in state["replies"]
@@ -346,6 +445,8 @@ class MemoryOnlineStore:
                 "card_countries": self._card_countries,
                 "card_merchants": self._card_merchants,
                 "account_devices": self._account_devices,
+                "frauds": blobs(self._frauds),
+                "fraud_labels": self._fraud_labels,
                 "replies": [blobs(self._replies), blobs(self._older_replies)],
                 "clock": self._clock,
             }

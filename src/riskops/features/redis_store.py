@@ -16,6 +16,8 @@ Key layout under the prefix (default "riskops:f:"):
     n:card_country:<card>      ZSET value -> last seen event time (novelty memory)
     n:card_merchant:<card>
     n:account_device:<account>
+    fraud:<merchant id>        ZSET of the merchant's payments labelled fraud, member the
+                               transaction id, scored by event time
 
 Cost per payment: cards and accounts are summed in one pass over their week of events
 (they need distinct merchants/countries, and one card pays a few times a week). A busy
@@ -30,21 +32,24 @@ not Redis Cluster. Run it with a no-eviction policy: evicting one key of an enti
 desynchronise its running totals from its events until the entity idles out.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from redis.asyncio import Redis
 
 from riskops.core.payment import Payment
 from riskops.features.definitions import (
+    DELAYED_WINDOWS,
+    LABEL_DELAY,
     MAX_WINDOW,
     NOVELTY_RETENTION,
     WINDOWS,
     RawAggregates,
     duration_us,
     event_time_us,
+    merchant_history,
 )
-from riskops.features.store import STATE_TTL, decode_aggregates
+from riskops.features.store import decode_aggregates, state_ttl
 
 DEFAULT_KEY_PREFIX: Final = "riskops:f:"
 # How long a transaction's reply is kept to answer a redelivery with the same aggregates.
@@ -54,12 +59,13 @@ DEFAULT_KEY_PREFIX: Final = "riskops:f:"
 REPLAY_TTL: Final = timedelta(days=1)
 
 # KEYS: 1 replay marker, 2 card window, 3 account window, 4 merchant window,
-#       5 merchant totals, 6 card countries seen, 7 card merchants seen,
-#       [8 device window, 9 device totals, 10 account devices seen]
+#       5 merchant totals, 6 card countries seen, 7 card merchants seen, 8 merchant frauds,
+#       [9 device window, 10 device totals, 11 account devices seen]
 # ARGV: 1 event time us, 2 amount, 3 member (scanned sets), 4 short member (totals sets),
 #       5 country, 6 merchant id, 7 device id, 8 largest window us, 9 window key ttl ms,
 #       10 replay marker ttl ms, 11 novelty retention us, 12 novelty key ttl ms,
-#       13.. window lengths us (WINDOWS order, ascending)
+#       13 merchant history us, 14 label delay us, 15 number k of delayed windows,
+#       16..15+k delayed window lengths us, 16+k.. window lengths us (WINDOWS order)
 # Reply: {replayed 0/1, {values...}} in store.py's flat layout; the marker keeps the values
 # msgpack-encoded (cmsgpack ships with Redis' Lua).
 _RECORD_SCRIPT: Final = """
@@ -75,8 +81,14 @@ local member_short = ARGV[4]
 local max_window = tonumber(ARGV[8])
 local window_ttl = ARGV[9]
 local retention = tonumber(ARGV[11])
+local merchant_keep = tonumber(ARGV[13])
+local delay = tonumber(ARGV[14])
+local delayed = {}
+for i = 16, 15 + tonumber(ARGV[15]) do
+  delayed[#delayed + 1] = tonumber(ARGV[i])
+end
 local windows = {}
-for i = 13, #ARGV do
+for i = 16 + #delayed, #ARGV do
   windows[#windows + 1] = tonumber(ARGV[i])
 end
 
@@ -178,14 +190,16 @@ local function observe_by_scan(key)
   end
 end
 
--- Merchants and devices: running totals of (newest - width, newest] per window.
+-- Merchants and devices: running totals of (newest - width, newest] per window; events
+-- are kept `keep` behind the newest (merchants longer, for the delayed windows). Returns
+-- the entity's newest event time and whether this payment entered its windows.
 local total_fields = {'newest'}
 for w = 1, #windows do
   total_fields[#total_fields + 1] = 'c' .. w
   total_fields[#total_fields + 1] = 's' .. w
 end
 
-local function observe_by_totals(key, totals_key)
+local function observe_by_totals(key, totals_key, keep)
   local state = redis.call('HMGET', totals_key, unpack(total_fields))
   local newest = tonumber(state[1])
   local counts, sums = {}, {}
@@ -203,11 +217,10 @@ local function observe_by_totals(key, totals_key)
     end
     newest = t
   end
-  local cutoff = newest - max_window
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-  if t <= cutoff then
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', int(newest - keep))
+  if t <= newest - max_window then
     itself(0)
-    return
+    return newest, false
   end
   -- 0 when the member is there already: a redelivery after its replay marker expired
   -- must not count twice (the scanned windows get this from the set itself).
@@ -229,42 +242,62 @@ local function observe_by_totals(key, totals_key)
     for w = 1, #windows do
       emit(counts[w], sums[w], 0, 0)
     end
-    return
+    return newest, true
   end
   -- A late payment: (t - w, t] is the totals' (newest - w, newest] without what happened
   -- after t, plus the stretch the window reaches further back; both as long as the delay.
+  -- Events at or before the largest window behind the newest are gone for every window,
+  -- even where a merchant still keeps them for its delayed windows.
+  local floor = newest - max_window
   local later_c, later_s = between(key, t, newest)
   for w = 1, #windows do
+    local back = math.max(t - windows[w], floor)
     if newest - windows[w] < t then
-      local back_c, back_s = between(key, t - windows[w], newest - windows[w])
+      local back_c, back_s = between(key, back, newest - windows[w])
       emit(counts[w] - later_c + back_c, sums[w] - later_s + back_s, 0, 0)
     else
-      local c, s = between(key, t - windows[w], t)  -- later than the whole window: read it
+      local c, s = between(key, back, t)  -- later than the whole window: read it
       emit(c, s, 0, 0)
     end
   end
+  return newest, true
 end
 
 -- Novelty is answered before this payment is recorded anywhere.
 local new_country = first_seen(KEYS[6], ARGV[5])
 local new_merchant = first_seen(KEYS[7], ARGV[6])
-local has_device = #KEYS >= 10
+local has_device = #KEYS >= 11
 local new_device = 0
 if has_device then
-  new_device = first_seen(KEYS[10], ARGV[7])
+  new_device = first_seen(KEYS[11], ARGV[7])
 end
 
 observe_by_scan(KEYS[2])
 observe_by_scan(KEYS[3])
 if has_device then
-  observe_by_totals(KEYS[8], KEYS[9])
+  observe_by_totals(KEYS[9], KEYS[10], max_window)
 else
   for _ = 1, #windows do
     emit(0, 0, 0, 0)
   end
 end
-observe_by_totals(KEYS[4], KEYS[5])
+local merchant_newest, counted = observe_by_totals(KEYS[4], KEYS[5], merchant_keep)
 emit(has_device and 1 or 0, new_country, new_merchant, new_device)
+
+-- The merchant's delayed windows (end - width, end]: its payments, those labelled fraud.
+-- Nothing at or before `keep` counts, whether or not it was trimmed yet.
+local keep = merchant_newest - merchant_keep
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', int(keep))
+local finish = int(t - delay)
+for w = 1, #delayed do
+  if counted then
+    local start = '(' .. int(math.max(t - delay - delayed[w], keep))
+    out[#out + 1] = redis.call('ZCOUNT', KEYS[4], start, finish)
+    out[#out + 1] = redis.call('ZCOUNT', KEYS[8], start, finish)
+  else
+    out[#out + 1], out[#out + 2] = 0, 0
+  end
+end
 
 redis.call('SET', KEYS[1], cmsgpack.pack(out), 'PX', ARGV[10])
 return {0, out}
@@ -285,6 +318,7 @@ class RedisOnlineStore:
         key_prefix: str = DEFAULT_KEY_PREFIX,
         novelty_retention: timedelta = NOVELTY_RETENTION,
         replay_ttl: timedelta = REPLAY_TTL,
+        label_delay: timedelta = LABEL_DELAY,
     ) -> None:
         # A client passed in belongs to the caller (shared pool); one built from a url is ours.
         self._owns_client = isinstance(redis, str)
@@ -293,12 +327,17 @@ class RedisOnlineStore:
         self._script = self._redis.register_script(_RECORD_SCRIPT)
         # Wall-clock TTLs are only a safety net for idle keys; event-time expiry is the
         # ZREMRANGEBYSCORE in the script.
+        self._state_ttl_ms = _ms(state_ttl(label_delay))
         self._settings = (
             duration_us(MAX_WINDOW),
-            _ms(STATE_TTL),
+            self._state_ttl_ms,
             _ms(replay_ttl),
             duration_us(novelty_retention),
             _ms(novelty_retention),
+            duration_us(merchant_history(label_delay)),
+            duration_us(label_delay),
+            len(DELAYED_WINDOWS),
+            *(duration_us(w) for w in DELAYED_WINDOWS.values()),
             *(duration_us(w) for w in WINDOWS.values()),
         )
 
@@ -322,6 +361,7 @@ class RedisOnlineStore:
             f"{prefix}a:merchant:{merchant}",
             f"{prefix}n:card_country:{card}",
             f"{prefix}n:card_merchant:{card}",
+            f"{prefix}fraud:{merchant}",
         ]
         if device is not None:
             keys += [
@@ -341,6 +381,20 @@ class RedisOnlineStore:
         ]
         replayed, values = await self._script(keys=keys, args=args)
         return decode_aggregates([int(v) for v in values], replayed=bool(replayed))
+
+    async def record_label(
+        self, transaction_id: str, merchant_id: str, occurred_at: datetime, fraud: bool
+    ) -> None:
+        # The fraud set is its own idempotency marker: adding a member twice, or removing an
+        # absent one, changes nothing. The record script trims it by event time.
+        key = f"{self._prefix}fraud:{merchant_id}"
+        if not fraud:
+            await self._redis.zrem(key, transaction_id)
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {transaction_id: event_time_us(occurred_at)}, nx=True)
+            pipe.pexpire(key, self._state_ttl_ms)
+            await pipe.execute()
 
     async def ping(self) -> None:
         await self._redis.ping()
