@@ -53,6 +53,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/decisions.py
+	$(BIN)/python benchmarks/decisions.py --no-workers
 	$(BIN)/python benchmarks/events.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).

@@ -29,7 +29,7 @@ from riskops.ledger.cards import with_check_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "benchmarks" / "results" / "decisions.json"
+RESULTS = ROOT / "benchmarks" / "results"
 console = Console()
 
 LUA_DONE = """
@@ -120,6 +120,41 @@ def loop_stalls(base: str, key: str) -> tuple[float, float]:
     return total - within, value(r"^riskops_event_loop_lag_max_seconds (\S+)$") * 1000
 
 
+def wait_for_model(base: str, key: str, seconds: float = 300) -> None:
+    """Submit a probe payment every second until the champion model scores it."""
+    body = json.dumps(
+        {
+            "account_id": "probe",
+            "amount_minor": 1000,
+            "currency": "EUR",
+            "card_number": "4111111111111111",
+            "merchant_id": "m-probe",
+            "merchant_category": "5411",
+            "merchant_country": "DE",
+            "channel": "pos",
+        }
+    ).encode()
+    deadline = time.monotonic() + seconds
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        request = urllib.request.Request(
+            f"{base}/v1/transactions",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"probe-{attempt}",
+            },
+        )
+        decision = json.load(urllib.request.urlopen(request, timeout=10))["decision"]
+        if decision["score_source"] == "model":
+            return
+        time.sleep(1)
+    raise RuntimeError("no champion model was serving within the wait")
+
+
 def ensure_wrk() -> None:
     if shutil.which("wrk"):
         return
@@ -132,11 +167,29 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cards", type=int, default=5000, help="distinct cards in the traffic")
+    parser.add_argument(
+        "--workers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the outbox relay and consumers in the API process, as `make run` does",
+    )
+    parser.add_argument(
+        "--model",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="score with the champion model (trained at first start); off: rules alone",
+    )
     args = parser.parse_args()
     ensure_wrk()
 
     work = Path(tempfile.mkdtemp(prefix="riskops-bench-"))
-    env = {**os.environ, "RISKOPS_DATA_DIR": str(work), "RISKOPS_BOOTSTRAP_ADMIN_KEY": "false"}
+    env = {
+        **os.environ,
+        "RISKOPS_DATA_DIR": str(work),
+        "RISKOPS_BOOTSTRAP_ADMIN_KEY": "false",
+        "RISKOPS_RUN_WORKERS": str(args.workers).lower(),
+        "RISKOPS_MODEL_SERVING": str(args.model).lower(),
+    }
     env.pop("RISKOPS_DATABASE_URL", None)
     key = (
         subprocess.run(
@@ -171,6 +224,9 @@ def main() -> None:
         trivial = work / "trivial.lua"
         trivial.write_text(LUA_DONE)
 
+        if args.model:
+            console.print("waiting for the first champion (trained at first start) ...")
+            wait_for_model(base, key)
         console.print(f"warming up ({args.connections} connections, {args.cards} cards) ...")
         wrk(f"{base}/v1/transactions", post, args.connections, 3)
         console.print(f"measuring GET /health for {args.duration}s ...")
@@ -186,6 +242,8 @@ def main() -> None:
 
     ratio = decisions["rps"] / health["rps"]
     report = {
+        "workers_in_process": args.workers,
+        "model_scoring": args.model,
         "connections": args.connections,
         "duration_s": args.duration,
         "decisions": decisions,
@@ -195,10 +253,15 @@ def main() -> None:
         "worst_loop_lag_ms": round(worst_lag, 2),
         "targets": {"throughput_ratio": 0.6, "p99_ms": 20, "loop_stalls_over_20ms": 0},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2))
+    name = f"decisions{'' if args.workers else '-no-workers'}{'' if args.model else '-no-model'}"
+    written = RESULTS / f"{name}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    written.write_text(json.dumps(report, indent=2))
 
-    table = Table(title=f"decision path vs trivial endpoint, {args.connections} connections")
+    setup = f"workers {'on' if args.workers else 'off'}, model {'on' if args.model else 'off'}"
+    table = Table(
+        title=f"decision path vs trivial endpoint, {args.connections} connections, {setup}"
+    )
     for column in ("endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "non-2xx"):
         table.add_column(column, justify="right")
     for name, r in (("POST /v1/transactions", decisions), ("GET /health", health)):
@@ -215,7 +278,7 @@ def main() -> None:
     console.print(
         f"throughput ratio {ratio:.2f} (target >= 0.6); p99 {decisions['p99_ms']:.1f} ms "
         f"(target <= 20); loop stalls > 20 ms during the run: {report['loop_stalls_over_20ms']}, "
-        f"worst lag since start {worst_lag:.1f} ms; written to {RESULTS.relative_to(ROOT)}"
+        f"worst lag since start {worst_lag:.1f} ms; written to {written.relative_to(ROOT)}"
     )
 
 
