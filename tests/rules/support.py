@@ -3,7 +3,7 @@
 from riskops.rules import Rule, RuleAction, Ruleset, Severity, transaction_variable_names
 
 ENTITIES = ("card", "account", "device", "merchant")
-WINDOWS = ("5m", "1h", "24h", "7d")
+WINDOWS = ("5m", "1h", "24h", "7d", "30d")
 # The flags and single features that sit outside the {entity}_{aggregate}_{window} grid.
 SINGLE_FEATURES = (
     "amount_to_card_mean_7d",
@@ -13,6 +13,12 @@ SINGLE_FEATURES = (
     "is_weekend",
     "is_night",
     "hour_of_day",
+    *(
+        f"merchant_{stat}_{w}"
+        for w in ("1d", "7d", "30d")
+        for stat in ("delayed_count", "fraud_rate")
+    ),
+    "is_night_0_6",
 )
 
 
@@ -53,12 +59,12 @@ def quiet_variables(**overrides: object) -> dict[str, object]:
         "user_id": "usr_1024",
     }
     # Counts include the payment itself: a card used about once a day, a busy shop.
-    personal = {"5m": 1, "1h": 1, "24h": 2, "7d": 9}
+    personal = {"5m": 1, "1h": 1, "24h": 2, "7d": 9, "30d": 35}
     counts = {
         "card": personal,
         "account": personal,
         "device": personal,
-        "merchant": {"5m": 2, "1h": 20, "24h": 430, "7d": 3000},
+        "merchant": {"5m": 2, "1h": 20, "24h": 430, "7d": 3000, "30d": 12000},
     }
     for entity in ENTITIES:
         for window, count in counts[entity].items():
@@ -76,7 +82,12 @@ def quiet_variables(**overrides: object) -> dict[str, object]:
         is_weekend=0,
         is_night=0,
         hour_of_day=14,
+        is_night_0_6=0,
     )
+    # The merchant's history behind the label delay: busy, with the usual sliver of fraud.
+    for window, count in {"1d": 430, "7d": 3000, "30d": 12000}.items():
+        variables[f"merchant_delayed_count_{window}"] = count
+        variables[f"merchant_fraud_rate_{window}"] = 0.002
     unknown = overrides.keys() - variables.keys()
     if unknown:
         raise KeyError(f"not rule variables: {sorted(unknown)}")
