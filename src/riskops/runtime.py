@@ -15,6 +15,7 @@ from riskops.events.embedded import EmbeddedLog
 from riskops.events.kafka import KafkaBus
 from riskops.events.workers import EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
+from riskops.features.labels import label_feeder
 from riskops.labels.service import LabelService
 from riskops.ml.serving import ModelServer
 from riskops.rules import (
@@ -87,6 +88,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     keys = KeyVerifier(engine, settings.api_key_cache_seconds)
     bus = build_bus(settings, engine)
     labels = LabelService()
+    labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
     events = EventWorkers.from_settings(settings, engine, bus, pipeline, labels)
     writer.on_commit = events.relay.notify
     models = build_model_server(settings, pipeline)
