@@ -1,6 +1,7 @@
 """The one place where settings become adapters: database, online store, rules, writer, pipeline."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,6 +70,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         settings.redis_url,
         settings.redis_key_prefix,
         snapshot_path=settings.data_dir / "features.json",
+        label_delay=timedelta(days=settings.feature_label_delay_days),
     )
     writer = DecisionWriter(
         engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     feature_store: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "riskops:f:"
+    # Merchant fraud-rate features read labels of payments at least this old (fraud is
+    # reported late; younger payments would look genuine only because nobody reported yet).
+    feature_label_delay_days: float = Field(default=7, gt=0, le=60)
 
     # HMAC key that turns a card number into a stable token; the raw number is never kept.
     card_token_secret: SecretStr = SecretStr("")

@@ -126,3 +126,14 @@ def test_restore_refuses_a_foreign_file(tmp_path: Path) -> None:
 def test_naive_event_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         MemoryOnlineStore().record_sync(make_payment(at=T0.replace(tzinfo=None)))
+
+
+async def test_label_delay_is_configurable() -> None:
+    store = MemoryOnlineStore(label_delay=timedelta(days=2))
+    old = make_payment(at=T0 - timedelta(days=2, hours=1), card="c-old")
+    await store.record(old)
+    await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, True)
+
+    raw = await store.record(make_payment(at=T0))
+
+    assert raw.merchant_delayed["1d"] == (1, 1)  # a week's delay would see nothing yet

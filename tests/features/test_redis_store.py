@@ -116,3 +116,21 @@ async def test_a_redelivery_after_the_marker_expired_is_still_counted_once(
     finally:
         keys = [key async for key in redis_client.scan_iter(match=f"{store.key_prefix}*")]
         await redis_client.delete(*keys)
+
+
+@pytest.mark.redis
+async def test_label_delay_is_configurable(redis_client: Redis) -> None:
+    store = RedisOnlineStore(
+        redis_client, key_prefix=f"test:features:{new_id()}:", label_delay=timedelta(days=2)
+    )
+    old = make_payment(at=T0 - timedelta(days=2, hours=1), card="c-old")
+    try:
+        await store.record(old)
+        await store.record_label(old.transaction_id, old.merchant_id, old.occurred_at, True)
+
+        raw = await store.record(make_payment(at=T0))
+
+        assert raw.merchant_delayed["1d"] == (1, 1)  # a week's delay would see nothing yet
+    finally:
+        keys = [key async for key in redis_client.scan_iter(match=f"{store.key_prefix}*")]
+        await redis_client.delete(*keys)
