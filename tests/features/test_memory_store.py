@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from riskops.features import WINDOWS, MemoryOnlineStore, WindowStats
@@ -137,3 +138,25 @@ async def test_label_delay_is_configurable() -> None:
     raw = await store.record(make_payment(at=T0))
 
     assert raw.merchant_delayed["1d"] == (1, 1)  # a week's delay would see nothing yet
+
+
+def test_a_version_1_snapshot_keeps_its_windows_and_drops_its_replay_markers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "features.json"
+    original = MemoryOnlineStore()
+    seen = make_payment(at=T0, amount=100)
+    original.record_sync(seen)
+    original.snapshot(path)
+    state = orjson.loads(path.read_bytes())
+    for key in ("frauds", "fraud_labels"):
+        del state[key]
+    # What version 1 wrote: replies in its shorter layout, no fraud labels.
+    state.update(format="riskops.features.memory/1", replies=[{seen.transaction_id: "AAAA"}, {}])
+    path.write_bytes(orjson.dumps(state))
+
+    restored = MemoryOnlineStore(snapshot_path=path)
+
+    probe = make_payment(at=T0 + timedelta(minutes=1), amount=50)
+    assert restored.record_sync(probe).card.windows["5m"] == WindowStats(2, 150, 1, 1)
+    assert restored.stats().replay_markers == 1  # the probe's own; the old one is gone

@@ -73,6 +73,9 @@ _REPLY: Final = struct.Struct(
 )
 _NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
 _SNAPSHOT_FORMAT: Final = "riskops.features.memory/2"
+# Version 1 had the same series but shorter replies and no fraud labels: its windows and
+# novelty carry over, its replay markers (in the old reply layout) are dropped.
+_PREVIOUS_FORMAT: Final = "riskops.features.memory/1"
 # Joins an entity id and a value into one str key: tuple keys would be GC-tracked.
 _SEP: Final = "\x1f"
 
@@ -406,8 +409,11 @@ class MemoryOnlineStore:
     def restore(self, path: Path) -> None:
         """Replace the state with a snapshot written by `snapshot` on this kind of machine."""
         state = orjson.loads(path.read_bytes())
-        if state.get("format") != _SNAPSHOT_FORMAT or state.get("byteorder") != sys.byteorder:
+        known = (_SNAPSHOT_FORMAT, _PREVIOUS_FORMAT)
+        if state.get("format") not in known or state.get("byteorder") != sys.byteorder:
             raise ValueError(f"{path} is not a {_SNAPSHOT_FORMAT} snapshot for this machine")
+        if state["format"] == _PREVIOUS_FORMAT:
+            state.update(frauds={}, fraud_labels={}, replies=[{}, {}])
         self._codes = {value: code for code, value in enumerate(state["codes"])}
         self._series = {
             kind: {
