@@ -1,11 +1,14 @@
 """The Fraud Detection Handbook's Chapter 3 protocol, run on our training, next to its results.
 
-    python benchmarks/fdh.py [--train-start 2018-07-25] [--n-jobs 2]
+    python benchmarks/fdh.py [--train-start 2018-07-25] [--n-jobs 2] [--no-production]
 
 Train 7 days, skip a 7-day label delay, test 7 days with known-compromised cards removed;
 metrics AUC, AP and card precision@100 as the handbook defines them. Prints the published
 rows next to ours and writes them to benchmarks/results/fdh.json. Also recomputes the 14
 baseline features from the raw files and reports their match rate against `transformed/`.
+With production features (the default), the raw transactions and their delayed labels are
+also replayed through our online store (benchmarks/fdh_parity.py's replay) and a model is
+trained on exactly the vectors the decision path would have computed (FEATURE_NAMES).
 """
 
 import argparse
@@ -21,6 +24,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from fdh_parity import replay  # the sibling script: run as python benchmarks/fdh.py
+from riskops.features import FEATURE_NAMES
 from riskops.ml import fdh
 from riskops.ml.metrics import classification_metrics
 from riskops.ml.training import TrainingConfig, fit_booster
@@ -97,6 +102,12 @@ def main() -> int:
     )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--no-production",
+        dest="production",
+        action="store_false",
+        help="skip the online-store replay and the model on production features",
+    )
     args = parser.parse_args()
     folder = args.data or fdh.data_dir()
     console = Console()
@@ -112,6 +123,14 @@ def main() -> int:
         featured = fdh.add_features(raw)
     feature_seconds = time.perf_counter() - started
     parity = feature_parity(folder, featured, train_start, test_end)
+    replay_us = None
+    if args.production:
+        ordered = raw.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable")
+        played = replay(ordered, pd.Timestamp(train_start))
+        replay_us = played.per_payment_us
+        vectors = pd.DataFrame.from_dict(played.vectors, orient="index", columns=FEATURE_NAMES)
+        vectors.index.name = "TRANSACTION_ID"
+        featured = featured.merge(vectors, left_on="TRANSACTION_ID", right_index=True, how="left")
     split = fdh.protocol_split(featured, train_start)
     config = TrainingConfig(n_jobs=args.n_jobs)
     ours = []
@@ -123,6 +142,15 @@ def main() -> int:
         )
         everything = [*fdh.BASELINE_FEATURES, *fdh.EXTRA_FEATURES]
         ours.append(evaluate("ours: LightGBM, default features", split, everything, config))
+        if args.production:
+            ours.append(
+                evaluate(
+                    "ours: LightGBM, production features (online store replay)",
+                    split,
+                    list(FEATURE_NAMES),
+                    config,
+                )
+            )
     labels = split.test["TX_FRAUD"].to_numpy(np.int64)
     ceiling = classification_metrics(
         labels,
@@ -157,6 +185,11 @@ def main() -> int:
         f"train: {len(split.train):,} tx, {int(split.train['TX_FRAUD'].sum())} frauds; "
         f"features on {len(raw):,} tx in {feature_seconds:.1f}s"
     )
+    if replay_us is not None:
+        console.print(
+            f"production features: {len(raw):,} tx and their labels replayed through the "
+            f"online store at {replay_us:.1f} us per payment ({len(FEATURE_NAMES)} features)"
+        )
     if parity:
         console.print(
             f"feature parity vs transformed/: {parity['all_features']:.6f} of "

@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -27,6 +28,7 @@ from riskops.core.payment import Channel, Payment
 from riskops.features import (
     FEATURE_NAMES,
     LABEL_DELAY,
+    FeatureVector,
     MemoryOnlineStore,
     build_feature_vector,
 )
@@ -75,21 +77,20 @@ def payments(frame: pd.DataFrame) -> list[Payment]:
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2018, 7, 25))
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--history-days", type=int, default=38)
-    args = parser.parse_args()
-    folder = fdh.data_dir()
-    console = Console()
-    first = args.start - timedelta(days=args.history_days)
-    last = args.start + timedelta(days=args.days - 1)
-    raw = fdh.load_days(folder / "raw", first, last)
-    raw = raw.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable")
+@dataclass(frozen=True)
+class Replay:
+    vectors: dict[int, FeatureVector]  # by the handbook's TRANSACTION_ID
+    labels: int
+    per_payment_us: float
+
+
+def replay(raw: pd.DataFrame, keep_from: pd.Timestamp) -> Replay:
+    """Record raw transactions (sorted by time, then id) and their delayed labels in order.
+
+    Returns the feature vectors of the transactions at or after keep_from.
+    """
     store = MemoryOnlineStore(label_delay=LABEL_DELAY)
-    vectors: dict[int, dict[str, float | int]] = {}
-    compare_from = pd.Timestamp(args.start)
+    vectors: dict[int, FeatureVector] = {}
     # Labels wait in event order until the delay has passed for them.
     pending: deque[tuple[datetime, str, str, bool]] = deque()
     labels = 0
@@ -108,9 +109,26 @@ def main() -> int:
         pending.append(
             (payment.occurred_at, payment.transaction_id, payment.merchant_id, bool(fraud))
         )
-        if when >= compare_from:
+        if when >= keep_from:
             vectors[int(payment.transaction_id.removeprefix("fdh-"))] = vector
     per_payment_us = (time.perf_counter() - started) / len(raw) * 1e6
+    return Replay(vectors, labels, per_payment_us)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2018, 7, 25))
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--history-days", type=int, default=38)
+    args = parser.parse_args()
+    folder = fdh.data_dir()
+    console = Console()
+    first = args.start - timedelta(days=args.history_days)
+    last = args.start + timedelta(days=args.days - 1)
+    raw = fdh.load_days(folder / "raw", first, last)
+    raw = raw.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable")
+    played = replay(raw, pd.Timestamp(args.start))
+    vectors, labels, per_payment_us = played.vectors, played.labels, played.per_payment_us
     reference = pd.concat(
         pd.read_pickle(
             folder / "transformed" / f"{(args.start + timedelta(days=d)).isoformat()}.pkl"
