@@ -211,14 +211,16 @@ def main() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(200):
+        for _ in range(1200):  # startup imports the ML stack: up to a minute on a busy machine
             try:
                 urllib.request.urlopen(f"{base}/health", timeout=1)
                 break
             except OSError:
                 time.sleep(0.05)
         else:
-            raise RuntimeError("the server did not start")
+            raise RuntimeError(
+                f"the server did not start: {server.stderr.read1().decode()[-2000:]}"
+            )  # type: ignore[union-attr]
         post = work / "post.lua"
         post.write_text(post_script(key, args.cards))
         trivial = work / "trivial.lua"
