@@ -1,6 +1,5 @@
 """Console pages: sign-in, the dashboard and the transactions table with its detail view."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ from riskops.decisions.policy import Outcome
 from riskops.ledger import service as ledger
 from riskops.runtime import Runtime
 from riskops.web import nav
+from riskops.web.filters import FilterError, parse_score, parse_time
 from riskops.web.session import (
     CSRF_FIELD,
     ConsoleUser,
@@ -113,44 +113,17 @@ async def dashboard(request: Request, user: User) -> Response:
     )
 
 
-class FilterError(Exception):
-    pass
-
-
-def _parse_time(name: str, raw: str) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise FilterError(f"`{name}` is not a date and time (e.g. 2026-01-31T12:00)") from None
-    # The form's datetime-local fields carry no offset: the console speaks UTC throughout.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _parse_score(name: str, raw: str) -> float | None:
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise FilterError(f"`{name}` must be a number between 0 and 1") from None
-    if not 0 <= value <= 1:
-        raise FilterError(f"`{name}` must be between 0 and 1")
-    return value
-
-
 def _filter(query: dict[str, str]) -> decisions.TransactionFilter:
     status = query.get("status", "")
     if status and status not in {o.value for o in Outcome}:
         raise FilterError(f"`status` must be one of {', '.join(o.value for o in Outcome)}")
     return decisions.TransactionFilter(
         account_id=query.get("account_id") or None,
-        occurred_from=_parse_time("from", query.get("from", "")),
-        occurred_to=_parse_time("to", query.get("to", "")),
+        occurred_from=parse_time("from", query.get("from", "")),
+        occurred_to=parse_time("to", query.get("to", "")),
         status=status or None,
-        min_score=_parse_score("min_score", query.get("min_score", "")),
-        max_score=_parse_score("max_score", query.get("max_score", "")),
+        min_score=parse_score("min_score", query.get("min_score", "")),
+        max_score=parse_score("max_score", query.get("max_score", "")),
     )
 
 

@@ -122,6 +122,10 @@
     window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(drawCharts, 150); });
     document.body.addEventListener("htmx:afterSettle", function (event) {
       if (event.target.id === "charts") { drawCharts(); markWindow(); }
+      if (event.target.id === "record-body") {
+        var dialog = document.getElementById("record-dialog");
+        if (!dialog.open) dialog.showModal();
+      }
     });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
