@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from riskops.api.deps import Administrator, ReadConnection, Reader, RuntimeDep, Submitter
 from riskops.api.responses import ERRORS
 from riskops.core.errors import NotFound, Unavailable
-from riskops.ml import records, repository, service
+from riskops.ml import catalog, records, repository, service
 from riskops.ml.registry import MlflowRegistry
 from riskops.ml.schemas import (
     DriftOut,
@@ -100,18 +100,7 @@ async def list_records(
 @router.get("/records/{record_id}", response_model=RecordDetail, responses=ERRORS)
 async def get_record(record_id: str, connection: ReadConnection, _: Reader) -> dict[str, Any]:
     """One record with its features, score, label, model and explanations."""
-    found = await repository.get_prediction(connection, record_id)
-    if found is not None:
-        return {**found, "kind": "prediction"}
-    decision = await repository.get_decision_record(connection, record_id)
-    if decision is None:
-        raise NotFound(f"record {record_id} does not exist", {"record_id": record_id})
-    return {
-        **decision,
-        "id": decision["transaction_id"],
-        "kind": "decision",
-        "label": decision["status"],
-    }
+    return await catalog.get_record(connection, record_id)
 
 
 @router.get("/models/{name}/drift", response_model=DriftOut, responses=ERRORS)
