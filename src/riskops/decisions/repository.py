@@ -124,21 +124,29 @@ async def list_transactions(
     return items, next_cursor
 
 
+def status_counts() -> tuple[Any, ...]:
+    """Columns: decisions in all, then approved, review and declined ones."""
+    return (
+        func.count(),
+        *(
+            func.sum(case((decisions.c.status == status, 1), else_=0))
+            for status in ("approve", "review", "decline")
+        ),
+    )
+
+
 async def stats(connection: AsyncConnection) -> dict[str, Any]:
     counts = (
         await connection.execute(
             select(
-                func.count(),
-                func.sum(case((decisions.c.status == "approve", 1), else_=0)),
-                func.sum(case((decisions.c.status == "review", 1), else_=0)),
-                func.sum(case((decisions.c.status == "decline", 1), else_=0)),
+                *status_counts(),
                 func.avg(transactions.c.amount_minor),
             ).select_from(
                 decisions.join(transactions, transactions.c.id == decisions.c.transaction_id)
             )
         )
     ).one()
-    total, approved, review, declined, avg_amount = counts
+    total, approved, review, declined, avg_amount = tuple(counts)
     total = int(total or 0)
     p95 = None
     if total:

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision
+from riskops.decisions.repository import status_counts
 from riskops.ledger.models import Account, LedgerEntry, Transaction
 
 accounts = table_of(Account)
@@ -28,12 +29,7 @@ async def balance(connection: AsyncConnection, account_id: str) -> dict[str, Any
     )
     counts = (
         await connection.execute(
-            select(
-                func.count(),
-                func.sum(case((decisions.c.status == "approve", 1), else_=0)),
-                func.sum(case((decisions.c.status == "review", 1), else_=0)),
-                func.sum(case((decisions.c.status == "decline", 1), else_=0)),
-            )
+            select(*status_counts())
             .select_from(
                 transactions.join(decisions, decisions.c.transaction_id == transactions.c.id)
             )
