@@ -15,6 +15,7 @@ from riskops.api.limits import BodySizeLimit
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.auth.router import router as auth_router
+from riskops.core.background import finish
 from riskops.db.migrate import upgrade
 from riskops.decisions.router import router as decisions_router
 from riskops.events.router import router as events_router
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            monitor.cancel()
+            await finish([monitor], deadline=0)
             await model_tasks.stop()
             await runtime.close()
 

@@ -14,6 +14,7 @@ from rich.progress import Progress
 
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
+from riskops.core.background import finish
 from riskops.core.errors import RiskOpsError
 from riskops.core.ids import new_id
 from riskops.core.payment import Channel
@@ -171,9 +172,7 @@ def with_stream(app: FastAPI, rate: float, seed: int) -> FastAPI:
             try:
                 yield
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await finish([task], deadline=0)
 
     app.router.lifespan_context = lifespan
     return app

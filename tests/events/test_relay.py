@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
+from riskops.core.background import finish
 from riskops.db.base import table_of
 from riskops.db.engine import create_engine
 from riskops.db.types import utcnow
@@ -120,7 +121,8 @@ async def test_cleanup_deletes_only_rows_sent_before_the_retention(runtime: Runt
 async def test_the_relay_wakes_on_commit_not_on_its_poll(runtime: Runtime) -> None:
     relay = runtime.events.relay
     relay.poll_seconds = 30.0
-    task = asyncio.create_task(relay.run())
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
     try:
         await asyncio.sleep(0.2)  # idle: waiting for a wake-up
         started = time.monotonic()
@@ -129,8 +131,9 @@ async def test_the_relay_wakes_on_commit_not_on_its_poll(runtime: Runtime) -> No
             assert time.monotonic() - started < 5, "the relay slept through a commit"
             await asyncio.sleep(0.01)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        stopping.set()
+        relay.notify()
+        assert await finish([task], deadline=5) == []
     assert time.monotonic() - started < 2.0  # the poll fallback is 30 s
 
 
@@ -140,7 +143,8 @@ async def test_notify_wakes_a_relay_in_another_process(runtime: Runtime) -> None
     # A second engine and relay stand for another process: it only learns of rows via NOTIFY.
     other = create_engine(runtime.engine.url.render_as_string(hide_password=False))
     relay = OutboxRelay(other, EmbeddedLog(other), poll_seconds=30.0)
-    task = asyncio.create_task(relay.run())
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
     try:
         await asyncio.sleep(0.3)
         started = time.monotonic()
@@ -149,8 +153,9 @@ async def test_notify_wakes_a_relay_in_another_process(runtime: Runtime) -> None
             assert time.monotonic() - started < 5, "NOTIFY did not wake the relay"
             await asyncio.sleep(0.01)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        stopping.set()
+        relay.notify()
+        assert await finish([task], deadline=5) == []
         await other.dispose()
 
 

@@ -10,6 +10,7 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
+from riskops.core.background import finish
 from riskops.core.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,15 @@ class Batcher(ABC, Generic[Item, Result]):
         Queued callers have not been answered yet, so nothing acknowledged is lost either way;
         the bound only keeps a stuck database from hanging the shutdown forever.
         """
-        if self._tasks:
+        tasks, self._tasks = self._tasks, []
+        if tasks:
             try:
-                await asyncio.wait_for(self._queue.join(), drain_seconds)
+                async with asyncio.timeout(drain_seconds):
+                    await self._queue.join()
             except TimeoutError:
                 log.error("%s: gave up draining after %.0fs", type(self).__name__, drain_seconds)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        # Idle workers wait on the queue: nothing is lost by cancelling them now.
+        await finish(tasks, deadline=0)
         while not self._queue.empty():  # only after a failed drain: answer, never strand
             _, future = self._queue.get_nowait()
             if not future.done():

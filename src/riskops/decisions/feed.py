@@ -43,6 +43,8 @@ class DecisionFeed:
         with self.subscribe() as queue:
             while True:
                 try:
-                    yield await asyncio.wait_for(queue.get(), heartbeat)
+                    async with asyncio.timeout(heartbeat):
+                        document = await queue.get()
                 except TimeoutError:
-                    yield None
+                    document = None
+                yield document

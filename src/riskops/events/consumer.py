@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from riskops.core.background import wait_event
 from riskops.core.errors import RiskOpsError
 from riskops.db.types import utcnow
 from riskops.events.bus import Delivered, EventBus, Message, Subscription
@@ -126,15 +127,15 @@ class ConsumerRunner:
     def group(self) -> str:
         return self.consumer.name
 
-    async def run(self) -> None:
-        """Consume until cancelled. A crash before commit means redelivery, never loss."""
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Consume until `stopping` is set. A crash before commit means redelivery, never loss."""
         try:
-            while True:
+            while not stopping.is_set():
                 try:
                     await self.run_once()
                 except RiskOpsError as error:  # the bus is unreachable: wait and try again
                     log.warning("consumer %s: %s", self.group, error.message)
-                    await asyncio.sleep(self.policy.delay(2))
+                    await wait_event(stopping, self.policy.delay(2))
         finally:
             await self.close()
 

@@ -7,7 +7,6 @@ has one partition: per-key order holds, and a group is served by one consumer at
 """
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from riskops.core.background import wait_event
 from riskops.core.errors import Unavailable
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
@@ -75,8 +75,7 @@ class EmbeddedLog:
         return EmbeddedSubscription(self, group, list(topics))
 
     async def wait_for_append(self, appended: asyncio.Event, wait_seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(appended.wait(), min(wait_seconds, self._poll_interval))
+        await wait_event(appended, min(wait_seconds, self._poll_interval))
 
     async def lag(self, group: str, topics: Sequence[str]) -> dict[str, int]:
         async with self.engine.connect() as connection:

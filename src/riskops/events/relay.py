@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from riskops.core.background import wait_event
 from riskops.core.errors import RiskOpsError
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
@@ -129,25 +130,24 @@ class OutboxRelay:
             )
         return int(count or 0)
 
-    async def run(self) -> None:
-        """Relay until cancelled."""
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Relay until `stopping` is set (call notify() after setting it to wake the loop)."""
         async with self._listening():
             last_cleanup = 0.0
-            while True:
+            while not stopping.is_set():
                 self._wakeup.clear()
                 try:
                     moved = await self.relay_once()
                 except RiskOpsError as error:  # the bus is down: rows wait in the outbox
                     log.warning("relay: %s; retrying", error.message)
                     moved = 0
-                    await asyncio.sleep(min(self.poll_seconds, 1.0))
+                    await wait_event(stopping, min(self.poll_seconds, 1.0))
                 if time.monotonic() - last_cleanup > self.cleanup_every:
                     last_cleanup = time.monotonic()
                     await self.cleanup()
                 if moved >= self.batch_size:
                     continue  # more is waiting
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+                await wait_event(self._wakeup, self.poll_seconds)
 
     @contextlib.asynccontextmanager
     async def _listening(self) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.analytics.tasks import AnalyticsConsumer
+from riskops.core.background import Background
 from riskops.core.errors import BadRequest
 from riskops.decisions.pipeline import DecisionPipeline
 from riskops.events import service
@@ -30,6 +31,8 @@ CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
     c.name: c.topics for c in (RiskConsumer, LabelsConsumer, AnalyticsConsumer)
 }
 GAUGE_REFRESH_SECONDS = 15.0
+# A poll or a batch in flight finishes well within this; anything longer is cancelled.
+STOP_DEADLINE_SECONDS = 5.0
 
 
 def build_consumer(
@@ -58,7 +61,7 @@ class EventWorkers:
         self.bus = bus
         self.relay = relay
         self.runners = list(runners)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._background: Background | None = None
 
     @classmethod
     def from_settings(
@@ -97,21 +100,25 @@ class EventWorkers:
 
     @property
     def running(self) -> bool:
-        return bool(self._tasks)
+        return self._background is not None and self._background.running
 
     def start(self, *, relay: bool = True) -> None:
-        jobs = [runner.run() for runner in self.runners]
+        background = self._background = Background("events")
+        for runner in self.runners:
+            background.spawn(runner.run(background.stopping), f"consumer.{runner.group}")
         if relay:
-            jobs.append(self.relay.run())
-        jobs.append(self._refresh_gauges())
-        self._tasks = [asyncio.create_task(job) for job in jobs]
+            background.spawn(self.relay.run(background.stopping), "relay")
+        background.spawn(self._refresh_gauges(background), "gauges")
 
-    async def stop(self) -> None:
-        """Stop every worker; whatever was not committed is redelivered on the next start."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+    async def stop(self, deadline: float = STOP_DEADLINE_SECONDS) -> list[str]:
+        """Stop every worker within `deadline` seconds (then cancel); whatever was not
+        committed is redelivered on the next start. Returns the workers that would not stop."""
+        background, self._background = self._background, None
+        if background is None:
+            return []
+        background.stopping.set()
+        self.relay.notify()  # wake the relay from its wait at once
+        return await background.stop(deadline)
 
     def consumer_topics(self) -> Mapping[str, Sequence[str]]:
         return {r.consumer.name: r.consumer.topics for r in self.runners}
@@ -134,9 +141,8 @@ class EventWorkers:
                 raise TimeoutError(f"events not drained: outbox {backlog}, lag {lags}")
             await asyncio.sleep(0.02)
 
-    async def _refresh_gauges(self) -> None:
-        while True:
-            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+    async def _refresh_gauges(self, background: Background) -> None:
+        while not await background.sleep(GAUGE_REFRESH_SECONDS):
             try:
                 await self.status()
             except Exception as error:  # metrics must never take the workers down

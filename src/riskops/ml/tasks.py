@@ -6,7 +6,6 @@ once; until a champion is loaded the pipeline scores with the rules alone.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from riskops.core.background import Background, in_daemon_thread
 from riskops.core.errors import RiskOpsError
 from riskops.core.ids import new_id
 from riskops.ml import repository, service
@@ -24,6 +24,7 @@ from riskops.settings import Settings
 log = logging.getLogger(__name__)
 SHADOW_FLUSH_SECONDS = 1.0
 STARTUP_GRACE_SECONDS = 1.0
+STOP_DEADLINE_SECONDS = 5.0
 
 
 class ModelTasks:
@@ -34,29 +35,28 @@ class ModelTasks:
         self.registry: MlflowRegistry | None = None
         self.ready = asyncio.Event()  # set once the first reload ran (champion or not)
         self.bootstrap_seconds: float | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._background = Background("models")
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._serve(), name="models.serve"),
-            asyncio.create_task(self._flush_shadows(), name="models.shadows"),
-        ]
+        self._background = Background("models")
+        self._background.spawn(self._serve(), "serve")
+        self._background.spawn(self._flush_shadows(), "shadows")
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def stop(self, deadline: float = STOP_DEADLINE_SECONDS) -> list[str]:
+        """Stop within `deadline` (training in progress is abandoned, its thread is a daemon),
+        then store the shadow scores still queued. Returns the tasks that would not stop."""
+        stuck = await self._background.stop(deadline)
         await self.flush()
+        return stuck
 
     async def _serve(self) -> None:
         started = time.perf_counter()
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
-        await asyncio.sleep(STARTUP_GRACE_SECONDS)
-        self.registry = await asyncio.to_thread(service.open_registry, self.settings)
+        if await self._background.sleep(STARTUP_GRACE_SECONDS):
+            return
+        self.registry = await in_daemon_thread(service.open_registry, self.settings)
         if self.settings.model_bootstrap:
-            created = await asyncio.to_thread(
+            created = await in_daemon_thread(
                 service.bootstrap_champion, self.settings, self.registry
             )
             if created is not None:
@@ -66,8 +66,7 @@ class ModelTasks:
         self.ready.set()
         next_drift = time.monotonic() + self.settings.drift_interval_seconds
         next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
-        while True:
-            await asyncio.sleep(self.settings.model_reload_seconds)
+        while not await self._background.sleep(self.settings.model_reload_seconds):
             try:
                 await self.reload()
                 if time.monotonic() >= next_drift:
@@ -124,8 +123,7 @@ class ModelTasks:
         )
 
     async def _flush_shadows(self) -> None:
-        while True:
-            await asyncio.sleep(SHADOW_FLUSH_SECONDS)
+        while not await self._background.sleep(SHADOW_FLUSH_SECONDS):
             try:
                 await self.flush()
             except Exception:
