@@ -4,7 +4,15 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from riskops.core.background import Background, finish, in_daemon_thread, wait_event
+
+
+async def woken_loop(background: Background, wake: asyncio.Event) -> None:
+    while not background.stopping.is_set():
+        wake.clear()
+        await wait_event(wake, 30.0)
 
 
 async def test_a_stop_in_the_same_tick_as_a_wakeup_is_never_lost() -> None:
@@ -12,16 +20,7 @@ async def test_a_stop_in_the_same_tick_as_a_wakeup_is_never_lost() -> None:
     for ticks in range(25):
         background = Background("test")
         wake = asyncio.Event()
-        rounds = 0
-
-        async def loop() -> None:
-            nonlocal rounds
-            while not background.stopping.is_set():
-                wake.clear()
-                await wait_event(wake, 30.0)
-                rounds += 1
-
-        background.spawn(loop(), "loop")
+        background.spawn(woken_loop(background, wake), "loop")
         for _ in range(ticks):
             await asyncio.sleep(0)
         wake.set()
@@ -78,7 +77,7 @@ async def test_finish_cancels_after_the_deadline_and_names_what_will_not_stop() 
     assert stubborn.done()
 
 
-async def test_a_crashed_loop_is_logged_and_does_not_block_stop(caplog: object) -> None:
+async def test_a_crashed_loop_is_logged_and_does_not_block_stop(caplog: pytest.LogCaptureFixture) -> None:
     background = Background("test")
 
     async def crashes() -> None:
@@ -87,7 +86,7 @@ async def test_a_crashed_loop_is_logged_and_does_not_block_stop(caplog: object) 
     background.spawn(crashes(), "crash")
     await asyncio.sleep(0.01)
     assert await background.stop(deadline=1.0) == []
-    assert "test.crash ended with an error" in caplog.text  # type: ignore[attr-defined]
+    assert "test.crash ended with an error" in caplog.text
 
 
 async def test_in_daemon_thread_returns_results_and_errors() -> None:
@@ -96,12 +95,8 @@ async def test_in_daemon_thread_returns_results_and_errors() -> None:
     def fails() -> None:
         raise LookupError("nope")
 
-    try:
+    with pytest.raises(LookupError, match="nope"):
         await in_daemon_thread(fails)
-    except LookupError as error:
-        assert str(error) == "nope"
-    else:
-        raise AssertionError("the thread's error was lost")
 
 
 async def test_a_cancelled_wait_abandons_the_thread_without_waiting_for_it() -> None:
