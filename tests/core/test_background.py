@@ -77,7 +77,9 @@ async def test_finish_cancels_after_the_deadline_and_names_what_will_not_stop() 
     assert stubborn.done()
 
 
-async def test_a_crashed_loop_is_logged_and_does_not_block_stop(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_crashed_loop_is_logged_and_does_not_block_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     background = Background("test")
 
     async def crashes() -> None:
