@@ -52,7 +52,7 @@ async def model_api(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
-        tasks: ModelTasks = app.state.model_tasks
+        tasks: ModelTasks = app.state.runtime.model_tasks
         await asyncio.wait_for(tasks.ready.wait(), 60)
         keys = await create_keys(runtime.engine)
         transport = httpx.ASGITransport(app=app)
