@@ -104,12 +104,12 @@ class MlflowRegistry:
     """The MLflow adapter; its client is created on first use (importing mlflow costs seconds)."""
 
     def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
+        quiet_mlflow()  # before any method imports mlflow
         self.tracking_uri = tracking_uri
         self._artifact_root = artifact_root
 
     @cached_property
     def client(self) -> "MlflowClient":
-        quiet_mlflow()
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
