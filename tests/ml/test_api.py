@@ -17,7 +17,7 @@ from riskops.db.base import table_of
 from riskops.labels.models import Label
 from riskops.ml.dataset import build_dataset
 from riskops.ml.models import PredictionRecord
-from riskops.ml.registry import Alias, MlflowRegistry
+from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.service import open_registry
 from riskops.ml.tasks import ModelTasks
 from riskops.ml.training import TrainedModel
@@ -29,7 +29,7 @@ from tests.payments import new_key, payment
 @dataclass
 class ModelApi(Api):
     tasks: ModelTasks
-    registry: MlflowRegistry
+    registry: ModelRegistry
 
 
 @pytest.fixture
