@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from riskops.ledger.cards import with_check_digit
+from riskops.decisions.cards import with_check_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

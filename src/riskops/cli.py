@@ -10,6 +10,7 @@ from rich.console import Console
 
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
+from riskops.db import transaction
 from riskops.db.engine import create_engine
 from riskops.db.migrate import downgrade, upgrade
 from riskops.events.cli import register as register_event_commands
@@ -81,7 +82,7 @@ def keys_create(
         engine = create_engine(settings.resolved_database_url)
         try:
             await upgrade(engine)
-            async with engine.begin() as connection:
+            async with transaction(engine) as connection:
                 created = await key_service.create_key(connection, role, name)
             return created.plaintext
         finally:

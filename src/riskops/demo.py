@@ -19,8 +19,8 @@ from riskops.core.errors import RiskOpsError
 from riskops.core.ids import new_id
 from riskops.core.payment import Channel
 from riskops.db.migrate import upgrade
-from riskops.ledger.cards import with_check_digit
-from riskops.ledger.schemas import TransactionCreate
+from riskops.decisions.cards import with_check_digit
+from riskops.decisions.requests import TransactionCreate
 from riskops.runtime import Runtime, build_runtime
 from riskops.settings import Settings
 

@@ -1,24 +1,44 @@
-"""The one place where settings become adapters: database, online store, rules, writer, pipeline."""
+"""The one place that wires: settings become adapters, services, consumers and background work.
 
-from dataclasses import dataclass
+`build_runtime` builds everything (the app's lifespan and every command use it); `start()`
+starts what the settings ask a server process to run, `close()` stops it all.
+"""
+
+import asyncio
+import gc
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from riskops.analytics.tasks import AnalyticsConsumer
+from riskops.auth import service as key_service
+from riskops.auth.roles import Role
 from riskops.auth.service import KeyVerifier
+from riskops.core.background import finish
+from riskops.db import transaction
 from riskops.db.engine import create_engine
+from riskops.db.migrate import upgrade
+from riskops.decisions import service as decisions
 from riskops.decisions.lookup import IdempotencyLookup
 from riskops.decisions.pipeline import DecisionPipeline
 from riskops.decisions.policy import Thresholds
+from riskops.decisions.tasks import RiskConsumer
 from riskops.decisions.writer import DecisionWriter
 from riskops.events.bus import EventBus
 from riskops.events.embedded import EmbeddedLog
 from riskops.events.kafka import KafkaBus
-from riskops.events.workers import EventWorkers
+from riskops.events.workers import ConsumerRegistry, ConsumerSpec, EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
 from riskops.features.labels import label_feeder
 from riskops.labels.service import LabelService
+from riskops.labels.tasks import LabelsConsumer
+from riskops.ledger.service import BalanceService
+from riskops.ml.registry import ModelRegistry
+from riskops.ml.service import open_registry
 from riskops.ml.serving import ModelServer
+from riskops.ml.tasks import ModelTasks
+from riskops.observability.metrics import watch_event_loop
 from riskops.rules import (
     RulesEngine,
     default_ruleset_path,
@@ -27,6 +47,10 @@ from riskops.rules import (
 )
 from riskops.settings import Settings
 
+# Every consumer group a process can run (`riskops consume NAME`), by name.
+CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
+    c.name: c.topics for c in (RiskConsumer, LabelsConsumer, AnalyticsConsumer)
+}
 # SQLite has one writer at a time; PostgreSQL overlaps a few group commits.
 WRITERS = {"sqlite": 1, "postgresql": 4}
 
@@ -42,10 +66,36 @@ class Runtime:
     keys: KeyVerifier
     bus: EventBus
     labels: LabelService
-    events: EventWorkers  # the relay and consumers; app.py starts them when run_workers
-    models: ModelServer  # champion / challenger / shadow; ml.tasks keeps them current
+    consumers: ConsumerRegistry  # every consumer group, by name
+    events: EventWorkers  # the relay and consumers; start() runs them when run_workers
+    models: ModelServer  # champion / challenger / shadow; model_tasks keeps them current
+    registry: ModelRegistry
+    model_tasks: ModelTasks  # start() runs them when model_serving
+    balances: BalanceService
+    _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Migrate if asked, make the first admin key, start the background work."""
+        settings = self.settings
+        if settings.auto_migrate:
+            await upgrade(self.engine)
+        if settings.bootstrap_admin_key:
+            await first_admin_key(self.engine)
+        if settings.run_workers:  # the embedded default: relay and consumers in this process
+            self.events.start()
+        # Models load (and a first champion trains) in the background: /health answers now.
+        if settings.model_serving:
+            self.model_tasks.start()
+        self._monitor = asyncio.create_task(watch_event_loop())
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's sight so full collections stay short on a busy loop.
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
+        if self._monitor is not None:
+            await finish([self._monitor], deadline=0)
+        await self.model_tasks.stop()
         await self.events.stop()
         await self.writer.stop()
         await self.lookup.stop()
@@ -91,19 +141,50 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
-    events = EventWorkers.from_settings(settings, engine, bus, pipeline, labels)
+    consumers = build_consumers(engine, pipeline, labels)
+    events = EventWorkers.from_settings(settings, engine, bus, consumers)
     writer.on_commit = events.relay.notify
     models = build_model_server(settings, pipeline)
+    registry = open_registry(settings)
     return Runtime(
-        settings, engine, store, lookup, writer, pipeline, keys, bus, labels, events, models
+        settings=settings,
+        engine=engine,
+        store=store,
+        lookup=lookup,
+        writer=writer,
+        pipeline=pipeline,
+        keys=keys,
+        bus=bus,
+        labels=labels,
+        consumers=consumers,
+        events=events,
+        models=models,
+        registry=registry,
+        model_tasks=ModelTasks(settings, engine, models, registry),
+        balances=BalanceService(decisions.account_counts),
     )
+
+
+def build_consumers(
+    engine: AsyncEngine, pipeline: DecisionPipeline, labels: LabelService
+) -> ConsumerRegistry:
+    """Each domain's consumer group, built on demand (a process runs the ones it is given)."""
+    return {
+        RiskConsumer.name: ConsumerSpec(RiskConsumer.topics, lambda: RiskConsumer(pipeline)),
+        LabelsConsumer.name: ConsumerSpec(
+            LabelsConsumer.topics, lambda: LabelsConsumer(engine, labels)
+        ),
+        AnalyticsConsumer.name: ConsumerSpec(
+            AnalyticsConsumer.topics, lambda: AnalyticsConsumer(engine)
+        ),
+    }
 
 
 def build_model_server(settings: Settings, pipeline: DecisionPipeline) -> ModelServer:
     """In-process serving; the pipeline scores with it once a champion is loaded."""
 
     def attach(server: ModelServer) -> None:
-        pipeline.scorer = server if server.champion is not None else None
+        pipeline.use_scorer(server if server.champion is not None else None)
 
     return ModelServer(
         canary_share=settings.canary_share,
@@ -123,3 +204,18 @@ def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
             publish_timeout=settings.kafka_publish_timeout_seconds,
         )
     return EmbeddedLog(engine)
+
+
+async def first_admin_key(engine: AsyncEngine) -> None:
+    """On a database without keys, create an admin key and print it once."""
+    async with transaction(engine) as connection:
+        if await key_service.count_keys(connection):
+            return
+        created = await key_service.create_key(connection, Role.ADMIN, "first admin")
+    # Printed once, on purpose: only its hash is stored.
+    print(
+        "\n  RiskOps created the first admin API key (shown once, store it now):\n\n"
+        f"    {created.plaintext}\n\n"
+        "  Use it as `Authorization: Bearer <key>`; more keys: `riskops keys create --role ROLE`\n",
+        flush=True,
+    )

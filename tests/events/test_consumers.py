@@ -10,6 +10,7 @@ from sqlalchemy import select
 from riskops.analytics import service as analytics
 from riskops.db.base import table_of
 from riskops.decisions import repository as decisions
+from riskops.decisions.requests import TransactionCreate
 from riskops.events import service
 from riskops.events.bus import EventBus, Message
 from riskops.events.consumer import Consumer, ConsumerRunner, Incoming, RetryPolicy
@@ -22,7 +23,6 @@ from riskops.events.envelope import (
 from riskops.events.relay import OutboxRelay
 from riskops.events.workers import build_consumer
 from riskops.labels.models import Label
-from riskops.ledger.schemas import TransactionCreate
 from riskops.runtime import Runtime
 from tests.events.support import as_message, event, poll_until
 from tests.events.test_relay import TESTER, DiesAfterPublish, RelayKilled, decide
@@ -33,7 +33,7 @@ FAST = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.05)
 
 
 def runner(runtime: Runtime, name: str, policy: RetryPolicy = FAST) -> ConsumerRunner:
-    consumer = build_consumer(name, runtime.engine, runtime.pipeline, runtime.labels)
+    consumer = build_consumer(name, runtime.consumers)
     return ConsumerRunner(runtime.bus, consumer, policy, batch_max=100, poll_seconds=0.2)
 
 

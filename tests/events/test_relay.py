@@ -13,12 +13,12 @@ from riskops.core.background import finish
 from riskops.db.base import table_of
 from riskops.db.engine import create_engine
 from riskops.db.types import utcnow
+from riskops.decisions.requests import TransactionCreate
 from riskops.events.bus import EventBus, Message
 from riskops.events.embedded import EmbeddedLog
 from riskops.events.envelope import ASSESSMENTS_TOPIC, TRANSACTIONS_TOPIC
 from riskops.events.models import EventLogEntry, OutboxEvent
 from riskops.events.relay import OutboxRelay
-from riskops.ledger.schemas import TransactionCreate
 from riskops.runtime import Runtime
 from tests.payments import payment
 

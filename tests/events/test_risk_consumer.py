@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
+from riskops.decisions.models import Transaction
 from riskops.events.envelope import INBOUND_TOPIC, TRANSACTIONS_TOPIC, dlq_topic
 from riskops.events.models import EventLogEntry
-from riskops.ledger.models import Transaction
 from riskops.runtime import Runtime
 from riskops.simulation.generator import Simulator
 from riskops.simulation.service import Simulation, submitted_event

@@ -6,11 +6,12 @@ from pathlib import Path
 from riskops.db.base import table_of
 from riskops.db.engine import create_engine
 from riskops.db.migrate import upgrade
+from riskops.decisions.models import Transaction
 from riskops.features import LABEL_DELAY, MemoryOnlineStore
 from riskops.features.labels import label_feeder
 from riskops.labels.schemas import LabelCreate, LabelSource
 from riskops.labels.service import LabelService
-from riskops.ledger.models import Account, Transaction
+from riskops.ledger.models import Account
 from tests.features.payments import T0, make_payment
 
 

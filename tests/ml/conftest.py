@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from riskops.ml.registry import MlflowRegistry, default_tracking_uri
+from riskops.ml.registry import MlflowRegistry, ModelRegistry, default_tracking_uri
 from riskops.ml.service import train_synthetic
 from riskops.ml.training import TrainedModel, TrainingConfig
 
@@ -26,5 +26,5 @@ def other_model() -> TrainedModel:
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> MlflowRegistry:
+def registry(tmp_path: Path) -> ModelRegistry:
     return MlflowRegistry(default_tracking_uri(tmp_path), artifact_root=tmp_path / "artifacts")

@@ -17,7 +17,7 @@ from riskops.db.base import table_of
 from riskops.labels.models import Label
 from riskops.ml.dataset import build_dataset
 from riskops.ml.models import PredictionRecord
-from riskops.ml.registry import Alias, MlflowRegistry
+from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.service import open_registry
 from riskops.ml.tasks import ModelTasks
 from riskops.ml.training import TrainedModel
@@ -29,7 +29,7 @@ from tests.payments import new_key, payment
 @dataclass
 class ModelApi(Api):
     tasks: ModelTasks
-    registry: MlflowRegistry
+    registry: ModelRegistry
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ async def model_api(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
-        tasks: ModelTasks = app.state.model_tasks
+        tasks: ModelTasks = app.state.runtime.model_tasks
         await asyncio.wait_for(tasks.ready.wait(), 60)
         keys = await create_keys(runtime.engine)
         transport = httpx.ASGITransport(app=app)

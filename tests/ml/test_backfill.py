@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from riskops.core.errors import BadRequest
 from riskops.db.base import table_of
-from riskops.decisions.models import Decision
+from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
-from riskops.ledger.models import Transaction
 from riskops.ml.backfill import backfill, read_frame
 from riskops.ml.fdh import data_dir
 from tests.conftest import Api

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from riskops.ml.registry import Alias, MlflowRegistry
+from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.training import TrainedModel
 
 
 def test_round_trip(
-    registry: MlflowRegistry, small_model: TrainedModel, other_model: TrainedModel
+    registry: ModelRegistry, small_model: TrainedModel, other_model: TrainedModel
 ) -> None:
     first = registry.register("fraud", small_model)
     second = registry.register("fraud", other_model)
@@ -37,7 +37,7 @@ def test_round_trip(
         registry.rollback("fraud")
 
 
-def test_unknown_versions_and_models(registry: MlflowRegistry, small_model: TrainedModel) -> None:
+def test_unknown_versions_and_models(registry: ModelRegistry, small_model: TrainedModel) -> None:
     from mlflow.exceptions import MlflowException
 
     assert registry.versions("nothing") == []

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from riskops.auth.roles import Role
-from riskops.ledger.cards import with_check_digit
+from riskops.decisions.cards import with_check_digit
 from tests.engines import in_ci
 from tests.payments import CARD
 from tests.web.server import ROOT, LiveServer, live_server

@@ -39,7 +39,7 @@ async def served(tmp_path: Path, small_model: TrainedModel) -> AsyncIterator[Api
     registry.set_alias("fraud", Alias.CHAMPION, version.version)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        tasks: ModelTasks = app.state.model_tasks
+        tasks: ModelTasks = app.state.runtime.model_tasks
         await asyncio.wait_for(tasks.ready.wait(), 60)
         runtime: Runtime = app.state.runtime
         keys = await create_keys(runtime.engine)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.analytics import repository
 from riskops.analytics.service import latency_bucket
+from riskops.db import transaction
 from riskops.events.consumer import Consumer, Incoming
 from riskops.events.envelope import ASSESSMENTS_TOPIC, RISK_ASSESSED
 from riskops.events.repository import claim_events
@@ -28,7 +29,7 @@ class AnalyticsConsumer(Consumer):
     async def handle_batch(self, items: Sequence[Incoming]) -> list[BaseException | None]:
         # One transaction per batch: the claims and the increments commit or vanish together.
         try:
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 fresh = await claim_events(connection, self.name, [i.id for i in items])
                 totals: dict[repository.BucketKey, list[float]] = {}
                 for item in items:

@@ -3,14 +3,14 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability, allows
 from riskops.auth.service import Principal
 from riskops.core.errors import Forbidden, Unauthorized
-from riskops.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key header")
@@ -25,6 +25,11 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def provide(app: FastAPI, runtime: Runtime) -> None:
+    """Make `runtime` what request handlers receive (the app's lifespan calls this)."""
+    app.state.runtime = runtime
+
+
 async def read_connection(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
     """A connection for reads; nothing it does is committed."""
     async with runtime.engine.connect() as connection:
@@ -32,6 +37,18 @@ async def read_connection(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]
 
 
 ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
+
+
+async def write_connection(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
+    """The request's one transaction: committed when the handler returns, rolled back if it
+    raises. Services receive the connection and never begin or commit."""
+    async with runtime.engine.begin() as connection:
+        yield connection
+
+
+# scope="function": the commit happens before the response is sent, so a client that got
+# its 201 can rely on what it created.
+WriteConnection = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
 
 
 async def authorize(runtime: Runtime, raw_key: str | None, capability: Capability) -> Principal:

@@ -1,10 +1,12 @@
-"""The async engine, tuned per dialect."""
+"""The async engine, tuned per dialect, and the one way code outside a request commits."""
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def _json_dumps(value: Any) -> str:
@@ -29,3 +31,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@contextlib.asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction: committed when the block ends, rolled back if it raises.
+
+    Background work and commands use this; requests get theirs from the API's
+    `WriteConnection` dependency. Services take the connection and never begin or commit.
+    """
+    async with engine.begin() as connection:
+        yield connection

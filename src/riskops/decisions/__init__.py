@@ -1,1 +1,1 @@
-"""The decision pipeline, policy, decision records and their audit."""
+"""Transactions and their decisions: the pipeline, policy, records, audit, routes and reads."""

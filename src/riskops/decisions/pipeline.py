@@ -22,9 +22,11 @@ from riskops.core.errors import Conflict, Unprocessable
 from riskops.core.ids import new_id
 from riskops.core.payment import Payment
 from riskops.decisions import repository
+from riskops.decisions.cards import tokenise
 from riskops.decisions.feed import DecisionFeed
 from riskops.decisions.lookup import IdempotencyLookup, LookupKey, Stored
 from riskops.decisions.policy import Outcome, Thresholds, decide
+from riskops.decisions.requests import TransactionCreate
 from riskops.decisions.scoring import Scorer, rules_only_score
 from riskops.decisions.views import transaction_view
 from riskops.decisions.writer import DecisionRows, DecisionWriter
@@ -37,8 +39,6 @@ from riskops.events.envelope import (
     outbox_row,
 )
 from riskops.features import FEATURE_DESCRIPTIONS, OnlineStore, compute_features
-from riskops.ledger.cards import tokenise
-from riskops.ledger.schemas import TransactionCreate
 from riskops.rules import RulesEngine, transaction_variables
 
 EVENT_SOURCE = "/riskops/decisions"
@@ -89,6 +89,10 @@ class DecisionPipeline:
         self._currencies: dict[str, str] = {}  # account currencies never change once set
         self._inflight: dict[tuple[str, str], _Claim] = {}
         self.feed = DecisionFeed()  # the console's live view; a no-op without subscribers
+
+    def use_scorer(self, scorer: Scorer | None) -> None:
+        """Score with `scorer` from the next decision on; None: the rules alone."""
+        self.scorer = scorer
 
     async def submit(
         self, request: TransactionCreate, idempotency_key: str, principal: Principal

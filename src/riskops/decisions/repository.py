@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.core.errors import BadRequest
 from riskops.db.base import table_of
-from riskops.decisions.models import Decision, DecisionAudit
+from riskops.decisions.models import Decision, DecisionAudit, Transaction
 from riskops.decisions.views import audit_view, transaction_view
-from riskops.ledger.models import Transaction
 
 transactions = table_of(Transaction)
 decisions = table_of(Decision)
@@ -133,6 +132,25 @@ def status_counts() -> tuple[Any, ...]:
             for status in ("approve", "review", "decline")
         ),
     )
+
+
+async def account_counts(connection: AsyncConnection, account_id: str) -> dict[str, int]:
+    """The account's decisions in all and by outcome."""
+    counts = (
+        await connection.execute(
+            select(*status_counts())
+            .select_from(
+                transactions.join(decisions, decisions.c.transaction_id == transactions.c.id)
+            )
+            .where(transactions.c.account_id == account_id)
+        )
+    ).one()
+    return {
+        "transactions": int(counts[0] or 0),
+        "approved": int(counts[1] or 0),
+        "review": int(counts[2] or 0),
+        "declined": int(counts[3] or 0),
+    }
 
 
 async def stats(connection: AsyncConnection) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from riskops.auth.roles import Capability
 from riskops.core.errors import BadRequest
 from riskops.decisions import service
 from riskops.decisions.policy import Outcome
+from riskops.decisions.requests import TransactionCreate
 from riskops.decisions.schemas import (
     AuditOut,
     Stats,
@@ -21,7 +22,6 @@ from riskops.decisions.schemas import (
     TransactionOut,
     TransactionPage,
 )
-from riskops.ledger.schemas import TransactionCreate
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 MAX_IDEMPOTENCY_KEY = 255

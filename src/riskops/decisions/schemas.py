@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskops.decisions.policy import Basis, Outcome
-from riskops.ledger.schemas import CardOut
+from riskops.decisions.requests import CardOut
 
 
 class Strict(BaseModel):

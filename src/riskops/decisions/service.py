@@ -66,6 +66,11 @@ async def audit(connection: AsyncConnection, transaction_id: str) -> dict[str, A
     return found
 
 
+async def account_counts(connection: AsyncConnection, account_id: str) -> dict[str, int]:
+    """An account's decisions by outcome (the ledger's balance shows them beside the sum)."""
+    return await repository.account_counts(connection, account_id)
+
+
 async def stats(connection: AsyncConnection) -> dict[str, Any]:
     """The API's stats document, from the analytics consumer's hourly aggregates (no scan)."""
     return await analytics.stats(connection)

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from riskops.db.base import table_of
 from riskops.db.batching import Batcher
 from riskops.db.bulk import BulkInsert, driver_transaction
-from riskops.decisions.models import Decision, DecisionAudit
+from riskops.decisions.models import Decision, DecisionAudit, Transaction
 from riskops.events.models import OutboxEvent
-from riskops.ledger.models import Account, LedgerEntry, Transaction
+from riskops.ledger.models import Account, LedgerEntry
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from riskops.core.errors import RiskOpsError
 from riskops.db.migrate import upgrade
 from riskops.events import service
 from riskops.events.contracts import write_schemas
-from riskops.events.workers import CONSUMER_TOPICS, EventWorkers
-from riskops.runtime import Runtime, build_runtime
+from riskops.events.workers import EventWorkers
+from riskops.runtime import CONSUMER_TOPICS, Runtime, build_runtime
 from riskops.settings import Settings
 
 events_app = typer.Typer(help="The event path: topics, lag, schemas.", no_args_is_help=True)
@@ -83,9 +83,8 @@ def consume(
 
     async def job(runtime: Runtime) -> None:
         runtime.events = EventWorkers.from_settings(
-            runtime.settings, runtime.engine, runtime.bus, runtime.pipeline,
-            runtime.labels, consumers=[name],
-        )  # fmt: skip
+            runtime.settings, runtime.engine, runtime.bus, runtime.consumers, consumers=[name]
+        )
         runtime.events.start(relay=False)
         await _until_stopped(runtime, f"consumer {name}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from riskops.decisions.requests import TransactionCreate
 from riskops.events.envelope import (
     RISK_ASSESSED,
     TRANSACTION_CREATED,
@@ -18,7 +19,6 @@ from riskops.events.envelope import (
     TRANSACTION_SUBMITTED,
 )
 from riskops.events.validation import compile_schema
-from riskops.ledger.schemas import TransactionCreate
 
 Schema = dict[str, Any]
 ULID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.core.background import wait_event
 from riskops.core.errors import Unavailable
+from riskops.db import transaction
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
 from riskops.events.bus import Delivered, Message
@@ -45,7 +46,7 @@ class EmbeddedLog:
         if not messages:
             return
         try:
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 await self.append(connection, messages)
         except DBAPIError as error:
             raise Unavailable(f"the event log could not store {len(messages)} messages") from error
@@ -100,7 +101,7 @@ class EmbeddedLog:
 
     async def prune(self, before: datetime) -> int:
         """Drop messages older than `before` (retention); returns how many."""
-        async with self.engine.begin() as connection:
+        async with transaction(self.engine) as connection:
             result = await connection.execute(
                 delete(log_table).where(log_table.c.created_at < before)
             )
@@ -173,7 +174,7 @@ class EmbeddedSubscription:
             {"group_id": self._group, "topic": t, "position": p, "updated_at": now}
             for t, p in last.items()
         ]
-        async with self._log.engine.begin() as connection:
+        async with transaction(self._log.engine) as connection:
             upsert = (
                 pg_insert(offsets_table)
                 if connection.dialect.name == "postgresql"

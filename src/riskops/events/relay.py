@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.core.background import wait_event
 from riskops.core.errors import RiskOpsError
+from riskops.db import transaction
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
 from riskops.events.bus import EventBus, Message
@@ -70,7 +71,7 @@ class OutboxRelay:
         if self.engine.dialect.name == "postgresql":
             # The claim, the publish and the mark share one transaction: other relays skip
             # these rows while it is open and see them as sent once it commits.
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 rows = (await connection.execute(claim.with_for_update(skip_locked=True))).all()
                 await self._publish_and_mark(connection, rows)
         else:
@@ -79,7 +80,7 @@ class OutboxRelay:
             # the embedded log, exactly once) and marks, in a short write transaction.
             async with self.engine.connect() as connection:
                 rows = (await connection.execute(claim)).all()
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 await self._publish_and_mark(connection, rows)
         if rows and isinstance(self.bus, EmbeddedLog) and self._same_database:
             self.bus.notify_appended()
@@ -115,7 +116,7 @@ class OutboxRelay:
         On the embedded log, messages older than its retention go too (a broker does this
         itself), so the log table does not grow without bound.
         """
-        async with self.engine.begin() as connection:
+        async with transaction(self.engine) as connection:
             result = await connection.execute(
                 delete(outbox).where(outbox.c.published_at < utcnow() - self.retention)
             )

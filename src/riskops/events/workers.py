@@ -7,46 +7,48 @@ The embedded default runs them inside the API process; `riskops relay` and
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from riskops.analytics.tasks import AnalyticsConsumer
 from riskops.core.background import Background
 from riskops.core.errors import BadRequest
-from riskops.decisions.pipeline import DecisionPipeline
 from riskops.events import service
 from riskops.events.bus import EventBus
 from riskops.events.consumer import Consumer, ConsumerRunner, RetryPolicy
 from riskops.events.relay import OutboxRelay
-from riskops.events.tasks import RiskConsumer
-from riskops.labels.service import LabelService
-from riskops.labels.tasks import LabelsConsumer
 from riskops.settings import Settings
 
 log = logging.getLogger(__name__)
-CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
-    c.name: c.topics for c in (RiskConsumer, LabelsConsumer, AnalyticsConsumer)
-}
 GAUGE_REFRESH_SECONDS = 15.0
 # A poll or a batch in flight finishes well within this; anything longer is cancelled.
 STOP_DEADLINE_SECONDS = 5.0
 
 
-def build_consumer(
-    name: str, engine: AsyncEngine, pipeline: DecisionPipeline, labels: LabelService
-) -> Consumer:
-    if name == "risk":
-        return RiskConsumer(pipeline)
-    if name == "labels":
-        return LabelsConsumer(engine, labels)
-    if name == "analytics":
-        return AnalyticsConsumer(engine)
-    raise BadRequest(
-        f"no consumer named {name!r}", {"consumer": name, "known": sorted(CONSUMER_TOPICS)}
-    )
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    """A consumer group as its domain registers it: the topics it reads, how to build it.
+
+    The composition root (riskops.runtime) fills the registry; events imports no domain.
+    """
+
+    topics: tuple[str, ...]
+    build: Callable[[], Consumer]
+
+
+ConsumerRegistry = Mapping[str, ConsumerSpec]
+
+
+def build_consumer(name: str, registry: ConsumerRegistry) -> Consumer:
+    spec = registry.get(name)
+    if spec is None:
+        raise BadRequest(
+            f"no consumer named {name!r}", {"consumer": name, "known": sorted(registry)}
+        )
+    return spec.build()
 
 
 class EventWorkers:
@@ -56,11 +58,13 @@ class EventWorkers:
         bus: EventBus,
         relay: OutboxRelay,
         runners: Sequence[ConsumerRunner],
+        registry: ConsumerRegistry | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
         self.relay = relay
         self.runners = list(runners)
+        self.registry = registry or {}  # every known consumer, run here or elsewhere
         self._background: Background | None = None
 
     @classmethod
@@ -69,8 +73,7 @@ class EventWorkers:
         settings: Settings,
         engine: AsyncEngine,
         bus: EventBus,
-        pipeline: DecisionPipeline,
-        labels: LabelService,
+        registry: ConsumerRegistry,
         consumers: Sequence[str] | None = None,
     ) -> "EventWorkers":
         relay = OutboxRelay(
@@ -90,13 +93,13 @@ class EventWorkers:
         runners = [
             ConsumerRunner(
                 bus,
-                build_consumer(name, engine, pipeline, labels),
+                build_consumer(name, registry),
                 policy,
                 batch_max=settings.consumer_batch_max,
             )
             for name in names
         ]
-        return cls(engine, bus, relay, runners)
+        return cls(engine, bus, relay, runners, registry)
 
     @property
     def running(self) -> bool:
@@ -125,7 +128,9 @@ class EventWorkers:
 
     async def status(self) -> dict[str, Any]:
         return await service.status(
-            self.engine, self.bus, self.consumer_topics() or CONSUMER_TOPICS
+            self.engine,
+            self.bus,
+            self.consumer_topics() or {n: s.topics for n, s in self.registry.items()},
         )
 
     async def drain(self, within: float = 30.0) -> None:

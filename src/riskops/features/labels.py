@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.db.base import table_of
+from riskops.decisions.models import Transaction
 from riskops.features.store import OnlineStore
 from riskops.labels.service import LabelHook, StoredLabel
-from riskops.ledger.models import Transaction
 
 transactions = table_of(Transaction)
 

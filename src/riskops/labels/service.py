@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from riskops.core.ids import new_id
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
+from riskops.decisions.models import Transaction
 from riskops.labels.models import Label
 from riskops.labels.schemas import LabelCreate
-from riskops.ledger.models import Transaction
 
 labels = table_of(Label)
 transactions = table_of(Transaction)

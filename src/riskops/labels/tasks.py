@@ -4,6 +4,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.core.errors import Unavailable
+from riskops.db import transaction
 from riskops.events.consumer import Consumer, Incoming, PoisonMessage
 from riskops.events.envelope import LABELS_TOPIC, TRANSACTION_LABELLED
 from riskops.labels.schemas import LabelCreate
@@ -28,7 +29,7 @@ class LabelsConsumer(Consumer):
     async def handle(self, item: Incoming) -> None:
         data = item.data
         # labels.event_id is unique: the label row itself is the processed-event record.
-        async with self.engine.begin() as connection:
+        async with transaction(self.engine) as connection:
             transaction_id = data.get("transaction_id")
             if not transaction_id:
                 transaction_id = await self.service.find_transaction(

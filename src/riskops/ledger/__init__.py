@@ -1,1 +1,1 @@
-"""Accounts, transactions, idempotency and balances."""
+"""Accounts, ledger entries and balances (transactions belong to `decisions`)."""

@@ -21,9 +21,10 @@ from rich.progress import Progress
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
 from riskops.core.errors import BadRequest
+from riskops.db import transaction
+from riskops.decisions.cards import with_check_digit
+from riskops.decisions.requests import TransactionCreate
 from riskops.labels.schemas import LabelCreate, LabelSource
-from riskops.ledger.cards import with_check_digit
-from riskops.ledger.schemas import TransactionCreate
 from riskops.runtime import Runtime
 
 BACKFILLER = Principal(key_id="backfill", name="riskops backfill", role=Role.SERVICE)
@@ -141,7 +142,7 @@ async def backfill(
                 if row.label is not None
             ]
             if labels:
-                async with runtime.engine.begin() as connection:
+                async with transaction(runtime.engine) as connection:
                     for label, event_id in labels:
                         stored = await runtime.labels.store(connection, label, event_id=event_id)
                         labelled += stored is not None

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.core.errors import NotFound
 from riskops.ml import records, repository
-from riskops.ml.registry import MlflowRegistry
+from riskops.ml.registry import ModelRegistry
 from riskops.ml.repository import RecordFilter
 
 __all__ = ["RecordFilter", "get_record", "list_records", "served_models"]
 
 
-async def served_models(registry: MlflowRegistry) -> list[dict[str, Any]]:
+async def served_models(registry: ModelRegistry) -> list[dict[str, Any]]:
     """Every model version that holds an alias, with its metrics and feature schema."""
     listed = []
     for name in await asyncio.to_thread(registry.model_names):

@@ -203,6 +203,7 @@ def drift(
     hours: Annotated[float | None, typer.Option(help="Window; default from settings")] = None,
 ) -> None:
     """Compute and store a drift report (PSI per feature and score) for the champion now."""
+    from riskops.db import transaction
     from riskops.db.engine import create_engine
     from riskops.ml import service
     from riskops.ml.registry import Alias
@@ -216,7 +217,10 @@ def drift(
             if version is None:
                 raise service.NotEnoughData(f"{settings.model_name} has no champion yet")
             model = await asyncio.to_thread(registry.load, settings.model_name, version)
-            return await service.record_drift(engine, settings, model, hours=hours)
+            report = await service.measure_drift(engine, settings, model, hours=hours)
+            async with transaction(engine) as connection:
+                await service.store_drift(connection, report)
+            return report
         finally:
             await engine.dispose()
 

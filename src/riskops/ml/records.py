@@ -4,14 +4,14 @@ import asyncio
 import math
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.core.errors import NotFound, Unavailable, Unprocessable
 from riskops.core.ids import new_id
 from riskops.db.types import utcnow
 from riskops.features import FEATURE_DESCRIPTIONS
 from riskops.ml import repository
-from riskops.ml.registry import Alias, LoadedModel, MlflowRegistry
+from riskops.ml.registry import Alias, LoadedModel, ModelRegistry
 from riskops.ml.serving import ModelServer, ServedModel
 
 _cache: dict[tuple[str, str], ServedModel] = {}  # versions are immutable: safe to keep
@@ -22,7 +22,7 @@ class InvalidFeatures(Unprocessable):
 
 
 async def resolve(
-    model_id: str, server: ModelServer, registry: MlflowRegistry | None, default_name: str
+    model_id: str, server: ModelServer, registry: ModelRegistry | None, default_name: str
 ) -> ServedModel:
     """`name`, `name@alias` or `name:version` to a loaded model, served ones first."""
     name, alias, version = model_id, Alias.CHAMPION.value, None
@@ -55,7 +55,7 @@ async def resolve(
     return served
 
 
-def _load(registry: MlflowRegistry, name: str, version: str, model_id: str) -> LoadedModel:
+def _load(registry: ModelRegistry, name: str, version: str, model_id: str) -> LoadedModel:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -87,7 +87,7 @@ def validate_features(model: ServedModel, features: dict[str, Any]) -> dict[str,
 
 
 async def predict(
-    engine: AsyncEngine,
+    connection: AsyncConnection,
     model: ServedModel,
     features: dict[str, Any],
     threshold: float,
@@ -116,8 +116,7 @@ async def predict(
         "created_by": principal_id,
         "created_at": utcnow(),
     }
-    async with engine.begin() as connection:
-        await repository.insert_prediction(connection, record)
+    await repository.insert_prediction(connection, record)
     return record
 
 

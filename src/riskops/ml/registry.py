@@ -1,4 +1,4 @@
-"""The model registry port and its MLflow adapter (SQLite store in the data folder by default).
+"""The model registry port (`ModelRegistry`) and its MLflow adapter (an SQLite store by default).
 
 Every training run is logged (params, metrics, feature list, drift references, the LightGBM
 model as text) and registered as a new version of a registered model. Serving follows the
@@ -13,8 +13,9 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from riskops.ml.drift import Reference
 
@@ -22,6 +23,7 @@ from riskops.ml.drift import Reference
 # a booster pays for them, not every CLI command or process that imports the registry.
 if TYPE_CHECKING:
     import lightgbm as lgb
+    from mlflow import MlflowClient
 
     from riskops.ml.training import TrainedModel
 
@@ -65,14 +67,55 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-class MlflowRegistry:
-    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
-        quiet_mlflow()
-        from mlflow import MlflowClient
+class ModelRegistry(Protocol):
+    """The model registry port: versions, aliases, promotion history and artifacts.
 
+    Calls block (a registry is a remote store): callers on the event loop go through
+    `asyncio.to_thread`.
+    """
+
+    def open(self) -> None:
+        """Connect (and pay any import cost) now rather than on the first call."""
+
+    def register(
+        self, name: str, model: "TrainedModel", tags: dict[str, str] | None = None
+    ) -> ModelVersion: ...
+
+    def model_names(self) -> list[str]: ...
+
+    def version(self, name: str, version: str) -> ModelVersion: ...
+
+    def versions(self, name: str) -> list[ModelVersion]: ...
+
+    def alias_version(self, name: str, alias: Alias) -> str | None: ...
+
+    def set_alias(self, name: str, alias: Alias, version: str) -> None: ...
+
+    def clear_alias(self, name: str, alias: Alias) -> None: ...
+
+    def champion_history(self, name: str) -> list[str]: ...
+
+    def rollback(self, name: str) -> tuple[str | None, str]: ...
+
+    def load(self, name: str, version: str) -> LoadedModel: ...
+
+
+class MlflowRegistry:
+    """The MLflow adapter; its client is created on first use (importing mlflow costs seconds)."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
+        quiet_mlflow()  # before any method imports mlflow
         self.tracking_uri = tracking_uri
         self._artifact_root = artifact_root
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    @cached_property
+    def client(self) -> "MlflowClient":
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def open(self) -> None:
+        self.client  # noqa: B018 - creating the client is the point
 
     def _experiment_id(self) -> str:
         found = self.client.get_experiment_by_name(EXPERIMENT)

@@ -10,9 +10,8 @@ from sqlalchemy import and_, func, insert, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.db.base import table_of
-from riskops.decisions.models import Decision
+from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
-from riskops.ledger.models import Transaction
 from riskops.ml.models import DriftReport, PredictionRecord, ShadowScore
 
 records = table_of(PredictionRecord)

@@ -4,13 +4,21 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from riskops.api.deps import Administrator, ReadConnection, Reader, RuntimeDep, Submitter
+from riskops.api.deps import (
+    Administrator,
+    ReadConnection,
+    Reader,
+    RuntimeDep,
+    Submitter,
+    WriteConnection,
+)
+from riskops.api.ports import Runtime
 from riskops.api.responses import ERRORS
 from riskops.core.errors import NotFound, Unavailable
 from riskops.ml import catalog, records, repository, service
-from riskops.ml.registry import MlflowRegistry
+from riskops.ml.registry import ModelRegistry
 from riskops.ml.schemas import (
     DriftOut,
     DriftReportOut,
@@ -26,15 +34,14 @@ from riskops.ml.tasks import ModelTasks
 router = APIRouter(prefix="/v1", tags=["models"])
 
 
-def _tasks(request: Request) -> ModelTasks:
-    tasks: ModelTasks | None = getattr(request.app.state, "model_tasks", None)
-    if tasks is None:
+def _tasks(runtime: Runtime) -> ModelTasks:
+    if not runtime.settings.model_serving:
         raise Unavailable("model serving is not running in this process")
-    return tasks
+    return runtime.model_tasks
 
 
-def _registry(request: Request) -> MlflowRegistry:
-    registry = _tasks(request).registry
+def _registry(runtime: Runtime) -> ModelRegistry:
+    registry = _tasks(runtime).registry
     if registry is None:
         raise Unavailable("the model registry is still starting; retry in a few seconds")
     return registry
@@ -42,23 +49,23 @@ def _registry(request: Request) -> MlflowRegistry:
 
 @router.post("/predict", response_model=PredictOut, responses=ERRORS)
 async def predict(
-    body: PredictIn, request: Request, runtime: RuntimeDep, principal: Submitter
+    body: PredictIn, connection: WriteConnection, runtime: RuntimeDep, principal: Submitter
 ) -> dict[str, Any]:
     """Score a feature payload with a model; the record is kept with its features and score."""
-    tasks = _tasks(request)
+    tasks = _tasks(runtime)
     model = await records.resolve(
         body.model_id, runtime.models, tasks.registry, runtime.settings.model_name
     )
     record = await records.predict(
-        runtime.engine, model, body.features, runtime.settings.review_threshold, principal.key_id
+        connection, model, body.features, runtime.settings.review_threshold, principal.key_id
     )
     return {**record, "record_id": record["id"]}
 
 
 @router.get("/metadata", response_model=Metadata, responses=ERRORS)
-async def metadata(request: Request, _: Reader) -> dict[str, Any]:
+async def metadata(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
     """Every registered model version with an alias, and its feature schema (to render forms)."""
-    registry = _registry(request)
+    registry = _registry(runtime)
     listed = []
     for name in await asyncio.to_thread(registry.model_names):
         for version in await asyncio.to_thread(registry.versions, name):
@@ -120,7 +127,7 @@ async def drift(
 )
 async def measure_drift(
     name: str,
-    request: Request,
+    connection: WriteConnection,
     runtime: RuntimeDep,
     _: Administrator,
     hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
@@ -129,14 +136,18 @@ async def measure_drift(
     champion = runtime.models.champion
     if name != runtime.settings.model_name or champion is None:
         raise NotFound(f"no champion of model {name!r} is served here", {"model": name})
-    _tasks(request)
-    return await service.record_drift(runtime.engine, runtime.settings, champion.model, hours=hours)
+    _tasks(runtime)
+    report = await service.measure_drift(
+        runtime.engine, runtime.settings, champion.model, hours=hours
+    )
+    await service.store_drift(connection, report)
+    return report
 
 
 @router.get("/models/{name}/versions", response_model=list[ModelVersionOut], responses=ERRORS)
-async def versions(name: str, request: Request, _: Reader) -> list[dict[str, Any]]:
+async def versions(name: str, runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
     """Every registered version of a model with its aliases and holdout metrics."""
-    found = await asyncio.to_thread(_registry(request).versions, name)
+    found = await asyncio.to_thread(_registry(runtime).versions, name)
     if not found:
         raise NotFound(f"model {name!r} has no registered version", {"model": name})
     return [

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.core.errors import Conflict, NotFound, Unprocessable
 from riskops.core.ids import new_id
@@ -27,6 +27,7 @@ from riskops.ml.registry import (
     Alias,
     LoadedModel,
     MlflowRegistry,
+    ModelRegistry,
     ModelVersion,
     default_tracking_uri,
 )
@@ -46,7 +47,8 @@ class GateRefused(Conflict):
     code = "promotion_refused"
 
 
-def open_registry(settings: Settings) -> MlflowRegistry:
+def open_registry(settings: Settings) -> ModelRegistry:
+    """The registry adapter the settings choose (MLflow: a local SQLite store or a server)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uri = settings.mlflow_tracking_uri or default_tracking_uri(settings.data_dir)
     return MlflowRegistry(uri, artifact_root=settings.data_dir / "mlartifacts")
@@ -60,7 +62,7 @@ def train_synthetic(
     return train_model(frame, list(FEATURE_NAMES), config=config or TrainingConfig(max_rounds=300))
 
 
-def bootstrap_champion(settings: Settings, registry: MlflowRegistry) -> ModelVersion | None:
+def bootstrap_champion(settings: Settings, registry: ModelRegistry) -> ModelVersion | None:
     """Train and crown a first champion when the registry has none; None if one exists."""
     if registry.alias_version(settings.model_name, Alias.CHAMPION) is not None:
         return None
@@ -81,7 +83,7 @@ class TrainingOutcome:
 async def train_from_log(
     engine: AsyncEngine,
     settings: Settings,
-    registry: MlflowRegistry,
+    registry: ModelRegistry,
     start: datetime,
     end: datetime,
     config: TrainingConfig | None = None,
@@ -146,7 +148,7 @@ async def drift_of(
 
 
 async def promotion_gates(
-    engine: AsyncEngine, settings: Settings, registry: MlflowRegistry, version: str
+    engine: AsyncEngine, settings: Settings, registry: ModelRegistry, version: str
 ) -> tuple[GateResult, str]:
     name = settings.model_name
     challenger = await asyncio.to_thread(registry.load, name, version)
@@ -181,7 +183,7 @@ async def promotion_gates(
 async def promote(
     engine: AsyncEngine,
     settings: Settings,
-    registry: MlflowRegistry,
+    registry: ModelRegistry,
     version: str,
     *,
     force: bool = False,
@@ -203,23 +205,23 @@ async def promote(
     return result
 
 
-def _require_version(registry: MlflowRegistry, name: str, version: str) -> None:
+def _require_version(registry: ModelRegistry, name: str, version: str) -> None:
     if not any(v.version == version for v in registry.versions(name)):
         raise NotFound(
             f"model {name!r} has no version {version!r}", {"model": name, "version": version}
         )
 
 
-async def record_drift(
+async def measure_drift(
     engine: AsyncEngine, settings: Settings, model: LoadedModel, *, hours: float | None = None
 ) -> dict[str, Any]:
-    """Compute and store one drift report for `model` over the last window."""
+    """One drift report for `model` over the last window (reads only; `store_drift` keeps it)."""
     end = datetime.now(UTC)
     start = end - timedelta(hours=hours or settings.drift_window_hours)
     psi, rows = await drift_of(engine, model, start, end)
     features = {k: v for k, v in psi.items() if k != SCORE}
     worst = max(features, key=lambda k: features[k]) if features else None
-    report = {
+    return {
         "id": new_id(),
         "model_name": model.name,
         "model_version": model.version,
@@ -232,8 +234,13 @@ async def record_drift(
         "features_psi": features,
         "created_at": end,
     }
-    async with engine.begin() as connection:
-        await repository.insert_drift_report(connection, report)
+
+
+async def store_drift(connection: AsyncConnection, report: dict[str, Any]) -> None:
+    """Keep a drift report and export its PSI values as gauges."""
+    await repository.insert_drift_report(connection, report)
+    psi = dict(report["features_psi"])
+    if report["score_psi"] is not None:
+        psi[SCORE] = report["score_psi"]
     for variable, value in psi.items():
-        MODEL_PSI.labels(model.name, model.version, variable).set(value)
-    return report
+        MODEL_PSI.labels(report["model_name"], report["model_version"], variable).set(value)

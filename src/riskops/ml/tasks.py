@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from riskops.core.background import Background, in_daemon_thread
 from riskops.core.errors import RiskOpsError
 from riskops.core.ids import new_id
+from riskops.db import transaction
 from riskops.ml import repository, service
-from riskops.ml.registry import Alias, MlflowRegistry
+from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.serving import ModelServer
 from riskops.settings import Settings
 
@@ -28,11 +29,18 @@ STOP_DEADLINE_SECONDS = 5.0
 
 
 class ModelTasks:
-    def __init__(self, settings: Settings, engine: AsyncEngine, server: ModelServer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        server: ModelServer,
+        registry: ModelRegistry,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.server = server
-        self.registry: MlflowRegistry | None = None
+        self._registry = registry
+        self.registry: ModelRegistry | None = None  # set once opened (off the event loop)
         self.ready = asyncio.Event()  # set once the first reload ran (champion or not)
         self.bootstrap_seconds: float | None = None
         self._background = Background("models")
@@ -54,7 +62,8 @@ class ModelTasks:
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
         if await self._background.sleep(STARTUP_GRACE_SECONDS):
             return
-        self.registry = await in_daemon_thread(service.open_registry, self.settings)
+        await in_daemon_thread(self._registry.open)
+        self.registry = self._registry
         if self.settings.model_bootstrap:
             created = await in_daemon_thread(
                 service.bootstrap_champion, self.settings, self.registry
@@ -101,7 +110,10 @@ class ModelTasks:
         champion = self.server.champion
         if champion is None:
             return None
-        return await service.record_drift(self.engine, self.settings, champion.model)
+        report = await service.measure_drift(self.engine, self.settings, champion.model)
+        async with transaction(self.engine) as connection:
+            await service.store_drift(connection, report)
+        return report
 
     async def retrain(self) -> None:
         assert self.registry is not None
@@ -157,7 +169,7 @@ class ModelTasks:
                 | {"error": failure.error[:2000]}
             )
         if rows:
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 await repository.insert_shadow_scores(connection, rows)
         return len(rows)
 

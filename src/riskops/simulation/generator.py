@@ -16,8 +16,8 @@ from pydantic import SecretStr
 from ulid import ULID
 
 from riskops.core.payment import Channel
-from riskops.ledger.cards import with_check_digit
-from riskops.ledger.schemas import TransactionCreate
+from riskops.decisions.cards import with_check_digit
+from riskops.decisions.requests import TransactionCreate
 
 COUNTRIES = ("US", "CA", "GB", "DE", "FR", "IN", "BR")
 DEVICES = ("ios", "android", "web")

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from riskops.api.ports import Runtime
 from riskops.core.errors import BadRequest
 from riskops.decisions import service as decisions
-from riskops.runtime import Runtime
 from riskops.web.session import ConsoleUser, viewer
 from riskops.web.templating import render, templates
 

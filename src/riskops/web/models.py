@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from riskops.api.deps import permit
+from riskops.api.deps import WriteConnection, permit
+from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability
 from riskops.core.errors import RiskOpsError, Unavailable
 from riskops.ml import catalog, records
-from riskops.ml.registry import MlflowRegistry
-from riskops.runtime import Runtime
+from riskops.ml.registry import ModelRegistry
 from riskops.web import nav
 from riskops.web.filters import FilterError, parse_score, parse_time
 from riskops.web.session import CSRF_FIELD, ConsoleUser, check_csrf, read_session, viewer
@@ -28,9 +28,11 @@ nav.register(nav.Page("Records", "/records", order=40))
 nav.register(nav.Page("Predict", "/predict", order=50))
 
 
-def _registry(request: Request) -> MlflowRegistry | None:
-    tasks = getattr(request.app.state, "model_tasks", None)
-    return tasks.registry if tasks is not None else None
+def _registry(request: Request) -> ModelRegistry | None:
+    runtime: Runtime = request.app.state.runtime
+    if not runtime.settings.model_serving:
+        return None
+    return runtime.model_tasks.registry
 
 
 @router.get("/records", response_class=HTMLResponse)
@@ -130,7 +132,7 @@ def _number(raw: str) -> float | str:
 
 
 @router.post("/predict", response_class=HTMLResponse)
-async def predict(request: Request, user: User) -> Response:
+async def predict(request: Request, user: User, connection: WriteConnection) -> Response:
     """Score the form's features with the chosen model; the record is kept."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     runtime: Runtime = request.app.state.runtime
@@ -150,7 +152,7 @@ async def predict(request: Request, user: User) -> Response:
             if name.startswith("f:") and value.strip()
         }
         record = await records.predict(
-            runtime.engine,
+            connection,
             model,
             features,
             runtime.settings.review_threshold,

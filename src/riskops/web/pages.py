@@ -6,11 +6,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from riskops.api.ports import Runtime
 from riskops.core.errors import NotFound, RiskOpsError, Unauthorized
 from riskops.decisions import service as decisions
 from riskops.decisions.policy import Outcome
-from riskops.ledger import service as ledger
-from riskops.runtime import Runtime
 from riskops.web import nav
 from riskops.web.filters import FilterError, parse_score, parse_time
 from riskops.web.session import (
@@ -173,7 +172,7 @@ async def transaction_detail(request: Request, transaction_id: str, user: User) 
     try:
         async with _runtime(request).engine.connect() as connection:
             detail = await decisions.transaction_detail(connection, transaction_id)
-            balance = await ledger.balance(connection, detail["account_id"])
+            balance = await _runtime(request).balances.balance(connection, detail["account_id"])
     except NotFound as error:
         return render(request, "error.html", {"error": error}, user, status_code=404)
     return render(request, "transaction.html", {"t": detail, "balance": balance}, user)

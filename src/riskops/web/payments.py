@@ -7,12 +7,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from riskops.api.deps import permit
+from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability
 from riskops.core.errors import BadRequest, RiskOpsError
 from riskops.core.ids import new_id
 from riskops.core.payment import Channel
-from riskops.ledger.schemas import TransactionCreate
-from riskops.runtime import Runtime
+from riskops.decisions.requests import TransactionCreate
 from riskops.web import nav
 from riskops.web.session import CSRF_FIELD, ConsoleUser, check_csrf, read_session, viewer
 from riskops.web.templating import render

@@ -14,10 +14,10 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from riskops.api.deps import permit
+from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability, allows
 from riskops.auth.service import Principal
 from riskops.core.errors import Forbidden, Unauthorized
-from riskops.runtime import Runtime
 
 COOKIE = "riskops_session"
 CSRF_FIELD = "csrf_token"

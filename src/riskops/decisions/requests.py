@@ -1,4 +1,4 @@
-"""API shapes of the ledger: the payment request, transactions, balances."""
+"""API shapes of the payment request (POST /v1/transactions and `transactions.submitted.v1`)."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from riskops.core.payment import Channel
-from riskops.ledger.cards import luhn_valid
+from riskops.decisions.cards import luhn_valid
 
 MAX_CLOCK_SKEW = timedelta(minutes=1)
 _CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
@@ -93,13 +93,3 @@ class CardOut(BaseModel):
     token: str
     bin: str
     last4: str
-
-
-class AccountBalance(BaseModel):
-    account_id: str
-    currency: str
-    balance_minor: int = Field(description="Sum of ledger entries: approved payments debit it")
-    transactions: int
-    approved: int
-    review: int
-    declined: int

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
 from riskops.decisions.pipeline import DecisionPipeline
+from riskops.decisions.requests import TransactionCreate
 from riskops.events.consumer import Consumer, Incoming, PoisonMessage
 from riskops.events.envelope import INBOUND_TOPIC, TRANSACTION_SUBMITTED
-from riskops.ledger.schemas import TransactionCreate
 
 STREAM = Principal(key_id="stream:" + INBOUND_TOPIC, name="risk consumer", role=Role.SERVICE)
 

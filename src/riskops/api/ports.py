@@ -1,0 +1,48 @@
+"""What request handlers may use of the composition root, as a Protocol.
+
+`riskops.runtime.Runtime` satisfies it; the API never imports the runtime (which imports
+every domain), so routers and the process that wires them stay apart.
+"""
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from riskops.auth.service import KeyVerifier
+    from riskops.decisions.pipeline import DecisionPipeline
+    from riskops.events.workers import EventWorkers
+    from riskops.features import OnlineStore
+    from riskops.ledger.service import BalanceService
+    from riskops.ml.serving import ModelServer
+    from riskops.ml.tasks import ModelTasks
+    from riskops.settings import Settings
+
+
+class Runtime(Protocol):
+    @property
+    def settings(self) -> "Settings": ...
+
+    @property
+    def engine(self) -> "AsyncEngine": ...
+
+    @property
+    def keys(self) -> "KeyVerifier": ...
+
+    @property
+    def pipeline(self) -> "DecisionPipeline": ...
+
+    @property
+    def balances(self) -> "BalanceService": ...
+
+    @property
+    def models(self) -> "ModelServer": ...
+
+    @property
+    def model_tasks(self) -> "ModelTasks": ...
+
+    @property
+    def store(self) -> "OnlineStore": ...
+
+    @property
+    def events(self) -> "EventWorkers": ...
