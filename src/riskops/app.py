@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops import __version__
 from riskops.api import errors, health
+from riskops.api.guards import InputGuard
 from riskops.api.limits import BodySizeLimit
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
