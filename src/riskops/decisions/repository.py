@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from riskops.core.cursor import decode_cursor, encode_cursor
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, DecisionAudit
-from riskops.decisions.views import audit_view, transaction_view
+from riskops.decisions.views import audit_view, canonical, transaction_view
 from riskops.ledger.models import Transaction
 
 transactions = table_of(Transaction)
@@ -58,7 +58,7 @@ async def get_transaction_detail(
         return None
     txn, dec = _split(row)
     audit = await get_audit(connection, transaction_id)
-    return {**transaction_view(txn, dec), "features": dec["features"], "audit": audit}
+    return {**transaction_view(txn, dec), "features": canonical(dec["features"]), "audit": audit}
 
 
 async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[str, Any] | None:
