@@ -45,6 +45,35 @@ async def test_nul_in_path_or_query_is_a_400_on_every_engine(api: Api, path: str
     assert body["details"]["in"] == ("query" if "?" in path else "path")
 
 
+@pytest.mark.parametrize(
+    ("path", "role", "body", "extra"),
+    [
+        ("/v1/transactions", Role.SERVICE, payment(device_id="ab\x00cd"), {}),
+        ("/v1/transactions", Role.SERVICE, payment(), {"Idempotency-Key": "ab\x00cd"}),
+        ("/v1/admin/keys", Role.ADMIN, {"role": "viewer", "name": "ab\x00cd"}, {}),
+        ("/v1/predict", Role.SERVICE, {"model_id": "fraud", "features": {"a\x00": 1}}, {}),
+    ],
+    ids=["body-field", "header", "key-name", "feature-name"],
+)
+async def test_nul_in_a_body_or_header_is_a_400_and_writes_nothing(
+    api: Api, path: str, role: Role, body: dict[str, Any], extra: dict[str, str]
+) -> None:
+    before = await row_counts(api.runtime.engine)
+    headers = {**api.as_role(role), "Idempotency-Key": new_key(), **extra}
+    response = await api.client.post(path, json=body, headers=headers)
+    assert assert_error(response, 400, "bad_request")["details"]["in"] in {"body", "header"}
+    assert await row_counts(api.runtime.engine) == before
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(api: Api) -> None:
+    headers = {**api.as_role(Role.SERVICE), "Idempotency-Key": new_key()}
+    response = await api.client.post(
+        "/v1/transactions", json=payment(device_id="dev\\u0000"), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["device_id"] == "dev\\u0000"
+
+
 async def test_records_page_with_a_keyset_cursor(api: Api) -> None:
     for _ in range(5):
         created = await api.client.post(

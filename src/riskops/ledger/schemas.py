@@ -64,7 +64,10 @@ class TransactionCreate(BaseModel):
     )
     merchant_country: CountryCode = Field(examples=["DE"])
     channel: Channel
-    device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    # No control characters: PostgreSQL refuses NUL in text (SQLite would store it).
+    device_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
     ip: IPvAnyAddress | None = None
     user_id: Identifier | None = None
     occurred_at: datetime | None = Field(
