@@ -76,8 +76,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    settings = make_settings(tmp_path, database_url)
+async def api(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[Api]:
+    # `@pytest.mark.settings(name=value)` on a test or module overrides settings of its app.
+    marker = request.node.get_closest_marker("settings")
+    settings = make_settings(tmp_path, database_url, **(marker.kwargs if marker else {}))
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime

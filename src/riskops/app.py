@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from riskops import __version__
 from riskops.api import deps, errors, health
+from riskops.api.guards import InputGuard
 from riskops.api.limits import BodySizeLimit
 from riskops.auth.router import router as auth_router
 from riskops.decisions.router import router as decisions_router
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)

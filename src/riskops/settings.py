@@ -1,6 +1,7 @@
 """One typed settings class: every backend, secret and threshold, read from RISKOPS_* or .env."""
 
 import secrets
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,11 @@ class Settings(BaseSettings):
     decline_threshold: float = Field(default=0.85, ge=0, le=1)
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_event_age: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="POST /v1/transactions refuses older event times; history: riskops backfill",
+    )
     page_size_max: int = Field(default=500, ge=1)
     # Group commit: decisions of concurrent requests share one database transaction.
     commit_batch_max: int = Field(default=256, ge=1)

@@ -88,9 +88,14 @@ async def test_a_client_passed_in_stays_open(redis_client: Redis) -> None:
 async def test_a_store_built_from_a_url_owns_and_closes_its_client() -> None:
     require_engine("Redis", REDIS_URL, 6379)
     store = RedisOnlineStore(REDIS_URL, key_prefix=f"test:features:{new_id()}:")
-
     await store.ping()
+    pool = store._redis.connection_pool
+    connections = [*pool._available_connections, *pool._in_use_connections]
+    assert connections and all(c.is_connected for c in connections)
+
     await store.close()
+
+    assert not any(c.is_connected for c in connections)
 
 
 @pytest.mark.redis

@@ -7,10 +7,16 @@ review the diff of the JSON file like code.
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from riskops.auth.roles import Role
 from tests.conftest import Api
+
+# A fixed day in the past: its event times are older than the API accepts by default.
+pytestmark = pytest.mark.settings(max_event_age=timedelta(days=365 * 100))
 
 PAYMENTS = Path(__file__).with_name("payments.jsonl")
 GOLDEN = Path(__file__).with_name("decisions-ruleset-1.0.0.json")

@@ -1,18 +1,16 @@
 """Read queries over transactions, decisions and audits (Core, no ORM objects)."""
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from riskops.core.errors import BadRequest
+from riskops.core.cursor import decode_cursor, encode_cursor
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, DecisionAudit, Transaction
-from riskops.decisions.views import audit_view, transaction_view
+from riskops.decisions.views import audit_view, canonical, transaction_view
 
 transactions = table_of(Transaction)
 decisions = table_of(Decision)
@@ -59,7 +57,7 @@ async def get_transaction_detail(
         return None
     txn, dec = _split(row)
     audit = await get_audit(connection, transaction_id)
-    return {**transaction_view(txn, dec), "features": dec["features"], "audit": audit}
+    return {**transaction_view(txn, dec), "features": canonical(dec["features"]), "audit": audit}
 
 
 async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[str, Any] | None:
@@ -67,20 +65,6 @@ async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[st
         await connection.execute(select(audits).where(audits.c.transaction_id == transaction_id))
     ).first()
     return audit_view(dict(row._mapping)) if row is not None else None
-
-
-def encode_cursor(occurred_at: datetime, transaction_id: str) -> str:
-    raw = orjson.dumps([occurred_at.isoformat(), transaction_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        occurred_at, transaction_id = orjson.loads(raw)
-        return datetime.fromisoformat(occurred_at), str(transaction_id)
-    except (ValueError, TypeError) as error:
-        raise BadRequest("the cursor is not one this API issued", {"field": "cursor"}) from error
 
 
 async def list_transactions(

@@ -12,13 +12,18 @@ from pydantic import (
     Field,
     IPvAnyAddress,
     SecretStr,
+    ValidationInfo,
     field_validator,
 )
 
 from riskops.core.payment import Channel
+from riskops.core.times import iso_date_time
 from riskops.decisions.cards import luhn_valid
 
 MAX_CLOCK_SKEW = timedelta(minutes=1)
+# Validation context key: the oldest event time the caller accepts (the API sets it; the
+# demo, backfill and event consumers replay history and do not).
+MAX_EVENT_AGE = "max_event_age"
 _CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
 _COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
@@ -59,11 +64,16 @@ class TransactionCreate(BaseModel):
     )
     merchant_country: CountryCode = Field(examples=["DE"])
     channel: Channel
-    device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    # No control characters: PostgreSQL refuses NUL in text (SQLite would store it).
+    device_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
     ip: IPvAnyAddress | None = None
     user_id: Identifier | None = None
     occurred_at: datetime | None = Field(
-        default=None, description="Event time (ISO 8601 with offset); defaults to now"
+        default=None,
+        description="Event time (ISO 8601 with offset); defaults to now. At most 1 minute "
+        "ahead and, by default, 30 days behind (history goes through `riskops backfill`)",
     )
 
     @field_validator("card_number")
@@ -76,16 +86,28 @@ class TransactionCreate(BaseModel):
             raise ValueError("card number fails the Luhn check")
         return SecretStr(digits)
 
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_event_time(cls, value: object) -> object:
+        return None if value is None else iso_date_time(value)
+
     @field_validator("occurred_at")
     @classmethod
-    def _event_time(cls, value: datetime | None) -> datetime | None:
+    def _event_time(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("occurred_at needs a timezone offset (e.g. 2026-01-31T12:00:00Z)")
         value = value.astimezone(UTC)
-        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        now = datetime.now(UTC)
+        if value > now + MAX_CLOCK_SKEW:
             raise ValueError("occurred_at is more than 1 minute in the future")
+        max_age: timedelta | None = (info.context or {}).get(MAX_EVENT_AGE)
+        if max_age is not None and value < now - max_age:
+            raise ValueError(
+                f"occurred_at is more than {max_age.days} days old; "
+                "load history with `riskops backfill`"
+            )
         return value
 
 

@@ -1,6 +1,5 @@
 """HTTP for decisions: submit a payment, read transactions, their audit, and the stats."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,12 +8,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from riskops.api.deps import ReadConnection, Reader, RuntimeDep, authorize, presented_key
+from riskops.api.openapi import inline_schema
+from riskops.api.params import Cursor, IsoDateTime
 from riskops.api.responses import ERRORS, json_response
 from riskops.auth.roles import Capability
 from riskops.core.errors import BadRequest
 from riskops.decisions import service
 from riskops.decisions.policy import Outcome
-from riskops.decisions.requests import TransactionCreate
+from riskops.decisions.requests import MAX_EVENT_AGE, TransactionCreate
 from riskops.decisions.schemas import (
     AuditOut,
     Stats,
@@ -33,7 +34,7 @@ MAX_IDEMPOTENCY_KEY = 255
 _CREATE_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": TransactionCreate.model_json_schema()}},
+        "content": {"application/json": {"schema": inline_schema(TransactionCreate)}},
     },
     "parameters": [
         {
@@ -68,7 +69,9 @@ async def create_transaction(request: Request) -> Response:
             {"header": "Idempotency-Key"},
         )
     try:
-        body = TransactionCreate.model_validate_json(await request.body())
+        body = TransactionCreate.model_validate_json(
+            await request.body(), context={MAX_EVENT_AGE: runtime.settings.max_event_age}
+        )
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_input=False)]
@@ -84,13 +87,13 @@ async def list_transactions(
     runtime: RuntimeDep,
     _: Reader,
     account_id: str | None = None,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+    occurred_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    occurred_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     status: Outcome | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Response:
     """Transactions newest first (event time), filtered, one keyset page at a time."""
     where = service.TransactionFilter(

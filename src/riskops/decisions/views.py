@@ -6,6 +6,19 @@ from typing import Any
 from riskops.decisions.scoring import RULES_ONLY_NOTE
 
 
+def canonical(value: Any) -> Any:
+    """JSON column values with keys in sorted order at every depth.
+
+    PostgreSQL's JSONB keeps its own key order, not the writer's: without this a replay read
+    back from the database (another process, a restart) would differ from the first answer.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "status": decision["status"],
@@ -13,9 +26,9 @@ def decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
         "score": decision["score"],
         "score_source": decision["score_source"],
         "reason_codes": decision["reason_codes"],
-        "rule_hits": decision["rule_hits"],
-        "rule_errors": decision["rule_errors"],
-        "explanations": decision["explanations"],
+        "rule_hits": canonical(decision["rule_hits"]),
+        "rule_errors": canonical(decision["rule_errors"]),
+        "explanations": canonical(decision["explanations"]),
         "ruleset_version": decision["ruleset_version"],
         "model_name": decision["model_name"],
         "model_version": decision["model_version"],
@@ -53,8 +66,8 @@ def audit_view(audit: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": audit["id"],
         "transaction_id": audit["transaction_id"],
-        "inputs_snapshot": audit["inputs_snapshot"],
-        "rules_triggered": audit["rules_triggered"],
+        "inputs_snapshot": canonical(audit["inputs_snapshot"]),
+        "rules_triggered": canonical(audit["rules_triggered"]),
         "latency_ms": audit["latency_ms"],
         "created_at": audit["created_at"],
     }

@@ -12,7 +12,7 @@ from riskops.ml import records, repository
 from riskops.ml.registry import ModelRegistry
 from riskops.ml.repository import RecordFilter
 
-__all__ = ["RecordFilter", "get_record", "list_records", "served_models"]
+__all__ = ["RecordFilter", "get_record", "list_records", "list_records_page", "served_models"]
 
 
 async def served_models(registry: ModelRegistry) -> list[dict[str, Any]]:
@@ -31,6 +31,12 @@ async def served_models(registry: ModelRegistry) -> list[dict[str, Any]]:
                     }
                 )
     return listed
+
+
+async def list_records_page(
+    connection: AsyncConnection, where: RecordFilter, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await repository.list_records_page(connection, where, limit, cursor)
 
 
 async def list_records(

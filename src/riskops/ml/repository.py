@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, union_all
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.core.cursor import decode_cursor, encode_cursor
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
@@ -69,9 +70,32 @@ def _records_union(where: RecordFilter) -> Any:
     return query, both
 
 
+async def list_records_page(
+    connection: AsyncConnection, where: RecordFilter, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first; one keyset page after `cursor` (ties broken by id: no skips, no repeats)."""
+    query, both = _records_union(where)
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(both.c.created_at < at, and_(both.c.created_at == at, both.c.id < last_id))
+        )
+    rows = (
+        await connection.execute(
+            query.order_by(both.c.created_at.desc(), both.c.id.desc()).limit(limit + 1)
+        )
+    ).all()
+    items = [dict(row._mapping) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(items[-1]["created_at"], items[-1]["id"])
+    return items, next_cursor
+
+
 async def list_records(
     connection: AsyncConnection, where: RecordFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
+    """One offset page and the total (the console's numbered pages)."""
     query, both = _records_union(where)
     total = (
         await connection.execute(select(func.count()).select_from(query.subquery()))

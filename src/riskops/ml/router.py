@@ -1,7 +1,6 @@
 """HTTP for models: score a feature payload, the models' schemas, records, drift."""
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,7 @@ from riskops.api.deps import (
     Submitter,
     WriteConnection,
 )
+from riskops.api.params import Cursor, IsoDateTime
 from riskops.api.ports import Runtime
 from riskops.api.responses import ERRORS
 from riskops.core.errors import NotFound, Unavailable
@@ -92,16 +92,16 @@ async def list_records(
     label: str | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Scored records (predictions and transaction decisions), newest first, filtered."""
+    """Scored records (predictions and transaction decisions), newest first, one keyset page."""
     limit = min(limit, runtime.settings.page_size_max)
-    where = repository.RecordFilter(model, label, min_score, max_score, created_from, created_to)
-    items, total = await repository.list_records(connection, where, limit, offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    where = catalog.RecordFilter(model, label, min_score, max_score, created_from, created_to)
+    items, next_cursor = await catalog.list_records_page(connection, where, limit, cursor)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/records/{record_id}", response_model=RecordDetail, responses=ERRORS)

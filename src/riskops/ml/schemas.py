@@ -74,9 +74,7 @@ class RecordDetail(RecordOut):
 
 class RecordPage(BaseModel):
     items: list[RecordOut]
-    total: int
-    limit: int
-    offset: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
 
 
 class DriftReportOut(BaseModel):
