@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from riskops import __version__
 from riskops.api import errors, health
 from riskops.api.limits import BodySizeLimit
+from riskops.api.security import SecurityHeaders
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.auth.router import router as auth_router
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, exempt_from_csp=[path for path in docs if path])
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)

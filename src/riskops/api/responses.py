@@ -9,7 +9,7 @@ from riskops.core.errors import ErrorBody
 
 # Documented error responses: every one of them has the one error shape.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
