@@ -13,6 +13,7 @@ from riskops import __version__
 from riskops.api import errors, health
 from riskops.api.limits import BodySizeLimit
 from riskops.api.security import SecurityHeaders
+from riskops.audit.router import router as audit_router
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.auth.router import router as auth_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)
+    app.include_router(audit_router)
     app.include_router(models_router)
     install_console(app)
     return app

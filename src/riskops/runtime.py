@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.auth.service import KeyVerifier
+from riskops.auth.throttle import AuthThrottle
 from riskops.db.engine import create_engine
 from riskops.decisions.lookup import IdempotencyLookup
 from riskops.decisions.pipeline import DecisionPipeline
@@ -46,6 +47,7 @@ class Runtime:
     models: ModelServer  # champion / challenger / shadow; ml.tasks keeps them current
 
     async def close(self) -> None:
+        await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
         await self.lookup.stop()
@@ -87,7 +89,15 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
         token_secret=settings.token_secret(),
     )
-    keys = KeyVerifier(engine, settings.api_key_cache_seconds)
+    keys = KeyVerifier(
+        engine,
+        settings.api_key_cache_seconds,
+        AuthThrottle(
+            settings.auth_failures_max, settings.auth_failure_window, settings.auth_lockout
+        ),
+        settings.api_key_revocation_check,
+    )
+    keys.start()
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels

@@ -11,17 +11,21 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 @router.post("/keys", status_code=201, response_model=ApiKeyCreated, responses=ERRORS)
-async def create_key(body: ApiKeyCreate, runtime: RuntimeDep, _: Administrator) -> ApiKeyCreated:
+async def create_key(
+    body: ApiKeyCreate, runtime: RuntimeDep, admin: Administrator
+) -> ApiKeyCreated:
     """Create an API key for a role; the key is in this response and nowhere else."""
     async with runtime.engine.begin() as connection:
-        created = await service.create_key(connection, body.role, body.name)
+        created = await service.create_key(connection, body.role, body.name, admin.actor())
     p = created.principal
     return ApiKeyCreated(id=p.key_id, name=p.name, role=p.role, key=created.plaintext)
 
 
 @router.delete("/keys/{key_id}", status_code=204, responses=ERRORS)
-async def revoke_key(key_id: str, runtime: RuntimeDep, _: Administrator) -> Response:
-    """Revoke a key; callers using it are refused within the key cache time."""
+async def revoke_key(key_id: str, runtime: RuntimeDep, admin: Administrator) -> Response:
+    """Revoke a key and end its console sessions: refused here at once, everywhere within
+    the revocation check period (a second by default)."""
     async with runtime.engine.begin() as connection:
-        await service.revoke_key(connection, key_id)
+        await service.revoke_key(connection, key_id, admin.actor())
+    runtime.keys.forget_revoked()
     return Response(status_code=204)
