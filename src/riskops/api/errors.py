@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from riskops.core.errors import RiskOpsError
@@ -82,20 +82,23 @@ async def _http_error(request: Request, error: Exception) -> Response:
         # Starlette names only the first route that matched the path; a path served by
         # several routes (GET and POST /v1/transactions) allows the methods of all of them.
         allowed = allowed_methods(request.app, request.scope)
+        allowed = allowed or headers.get("Allow", "").split(", ")
         headers["Allow"] = ", ".join(allowed)
         details = {"allowed": allowed}
     return error_response(error.status_code, code, str(error.detail), details, headers)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(app: Starlette, scope: Scope) -> list[str]:
-    """Every method some route of `app` serves at the scope's path."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                methods |= route.methods
-    return sorted(methods)
+    """Every method some route of `app` serves at the scope's path (probed, only on a 405)."""
+    routes = [route for route in app.router.routes if not isinstance(route, Mount)]
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _crash(request: Request, error: Exception) -> Response:
