@@ -36,6 +36,6 @@ async def list_audit(
         at_to=at_to,
     )
     items, next_cursor = await service.list_entries(
-        connection, where, limit, cursor, runtime.settings.page_size_max
+        connection, where, limit, cursor or None, runtime.settings.page_size_max
     )
     return json_response({"items": items, "next_cursor": next_cursor})
