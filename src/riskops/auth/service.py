@@ -1,7 +1,5 @@
 """API keys: created once and shown once, stored as a SHA-256 hash, looked up by prefix."""
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -18,6 +16,7 @@ from riskops.audit.service import SYSTEM, Actor, AdminAction
 from riskops.auth.models import ApiKey, ConsoleSession
 from riskops.auth.roles import Role
 from riskops.auth.throttle import AuthThrottle
+from riskops.core.background import Background
 from riskops.core.errors import NotFound, Unauthorized
 from riskops.core.ids import new_id
 from riskops.db.base import table_of
@@ -156,8 +155,7 @@ class KeyVerifier:
         self._check_every = revocation_check.total_seconds()
         self._generation = 0
         self._revoked_seen: int | None = None
-        self._stopping = asyncio.Event()
-        self._watcher: asyncio.Task[None] | None = None
+        self._background = Background("keys")
 
     async def verify(self, raw: str, client: str | None = None) -> Principal:
         """The holder of `raw`; 401 if not valid, 429 while `client` is locked out."""
@@ -210,12 +208,11 @@ class KeyVerifier:
             self._revoked_seen = revoked
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._watcher = asyncio.create_task(self._watch(), name="riskops-key-revocations")
+        self._background.spawn(self._watch(), "revocations")
 
     async def _watch(self) -> None:
         failures = 0
-        while not self._stopping.is_set():
+        while not self._background.stopping.is_set():
             try:
                 await self.check_revocations()
                 failures = 0
@@ -226,23 +223,8 @@ class KeyVerifier:
                 failures += 1
                 if failures == 5:
                     log.exception("checking for revoked API keys keeps failing; retrying")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._check_every):
-                    await self._stopping.wait()
+            await self._background.sleep(self._check_every)
 
-    async def stop(self, deadline: float = 5.0) -> None:
-        """Stop the revocation watcher within `deadline` seconds (then cancel it)."""
-        task, self._watcher = self._watcher, None
-        if task is None:
-            return
-        self._stopping.set()
-        try:
-            async with asyncio.timeout(deadline):
-                await asyncio.shield(task)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                async with asyncio.timeout(deadline):
-                    await task
-            if not task.done():
-                log.error("the API key revocation watcher did not stop")
+    async def stop(self, deadline: float = 5.0) -> list[str]:
+        """Stop the revocation watcher within `deadline` seconds; names what did not stop."""
+        return await self._background.stop(deadline)
