@@ -51,6 +51,7 @@ def train(
     to: Annotated[datetime, typer.Option(help="Last day, included (YYYY-MM-DD)")],
 ) -> None:
     """Train on logged feature vectors joined with the labels known at the end of --to."""
+    from riskops.audit.service import cli_actor
     from riskops.db.engine import create_engine
     from riskops.ml import service
 
@@ -64,7 +65,9 @@ def train(
             await upgrade(engine)
             with err.status("opening the registry and training"):
                 registry = await asyncio.to_thread(service.open_registry, settings)
-                return await service.train_from_log(engine, settings, registry, start, end)
+                return await service.train_from_log(
+                    engine, settings, registry, start, end, actor=cli_actor()
+                )
         finally:
             await engine.dispose()
 

@@ -88,6 +88,7 @@ async def train_from_log(
     start: datetime,
     end: datetime,
     config: TrainingConfig | None = None,
+    actor: Actor = SYSTEM,
 ) -> TrainingOutcome:
     """Train on logged vectors of [start, end) with labels known at `end`; register the result
     as challenger (champion when there is none yet)."""
@@ -108,7 +109,16 @@ async def train_from_log(
     version = await asyncio.to_thread(registry.register, settings.model_name, model, tags)
     champion = await asyncio.to_thread(registry.alias_version, settings.model_name, Alias.CHAMPION)
     alias = Alias.CHALLENGER if champion is not None else Alias.CHAMPION
+    previous = await asyncio.to_thread(registry.alias_version, settings.model_name, alias)
     await asyncio.to_thread(registry.set_alias, settings.model_name, alias, version.version)
+    await _audit(
+        engine,
+        actor,
+        AdminAction.MODEL_ALIAS_SET,
+        settings.model_name,
+        {"alias": alias.value, "version": previous},
+        {"alias": alias.value, "version": version.version, "trained_on": tags["riskops.window"]},
+    )
     return TrainingOutcome(version, alias, model.metrics, model.rows)
 
 
