@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from riskops.audit import service as audit
 from riskops.audit.service import Actor, AdminAction, AuditFilter
+from riskops.auth.roles import Role
 from riskops.cli import app
 from riskops.core.errors import Conflict
 from riskops.db.engine import create_engine
@@ -19,6 +20,9 @@ from riskops.ml.registry import Alias, MlflowRegistry
 from riskops.ml.training import TrainedModel
 from riskops.settings import Settings
 from tests.conftest import make_settings
+from tests.ml.test_api import ModelApi, model_api
+
+__all__ = ["model_api"]  # the fixture, shared with the API tests
 
 OPS = Actor("cli:ops", "riskops CLI")
 
@@ -132,3 +136,57 @@ def test_the_cli_records_forced_promotions_and_key_changes(
         "name": "auditor",
         "prefix": logged[3]["after"]["prefix"],
     }
+
+
+async def test_model_administration_through_the_api_is_admin_only_and_audited(
+    model_api: ModelApi, other_model: TrainedModel
+) -> None:
+    api, admin = model_api, model_api.as_role(Role.ADMIN)
+    model_api.registry.register("fraud", other_model)
+    body = {"version": "2"}
+    for role in (Role.VIEWER, Role.ANALYST, Role.APPROVER, Role.SERVICE):
+        refused = await api.client.put(
+            "/v1/models/fraud/aliases/challenger", json=body, headers=api.as_role(role)
+        )
+        assert refused.status_code == 403, role
+    assert (await api.client.post("/v1/models/fraud/rollback")).status_code == 401
+    champion = await api.client.put("/v1/models/fraud/aliases/champion", json=body, headers=admin)
+    assert champion.status_code == 422  # the champion moves only through promote
+    other = await api.client.put("/v1/models/other/aliases/shadow", json=body, headers=admin)
+    assert other.status_code == 404
+    missing = await api.client.put(
+        "/v1/models/fraud/aliases/shadow", json={"version": "9"}, headers=admin
+    )
+    assert missing.status_code == 404
+
+    alias = await api.client.put("/v1/models/fraud/aliases/challenger", json=body, headers=admin)
+    assert alias.status_code == 200, alias.text
+    assert alias.json() == {
+        "model_name": "fraud",
+        "alias": "challenger",
+        "version": "2",
+        "previous": None,
+    }
+    gated = await api.client.post("/v1/models/fraud/promote", json=body, headers=admin)
+    assert gated.status_code == 409 and gated.json()["code"] == "promotion_refused"
+    forced = await api.client.post(
+        "/v1/models/fraud/promote", json={**body, "force": True}, headers=admin
+    )
+    assert forced.status_code == 200, forced.text
+    assert forced.json()["forced"] is True and forced.json()["champion"] == "2"
+    back = await api.client.post("/v1/models/fraud/rollback", headers=admin)
+    assert back.json() == {"model_name": "fraud", "previous_champion": "2", "champion": "1"}
+    again = await api.client.post("/v1/models/fraud/rollback", headers=admin)
+    assert again.status_code == 409 and set(again.json()) == {"code", "message", "details"}
+    cleared = await api.client.delete("/v1/models/fraud/aliases/shadow", headers=admin)
+    assert cleared.json()["previous"] is None  # nothing to clear: nothing audited
+
+    logged = (
+        await api.client.get("/v1/admin/audit", params={"target": "model:fraud"}, headers=admin)
+    ).json()["items"]
+    admin_key = await api.runtime.keys.verify(api.keys[Role.ADMIN])
+    assert [(e["action"], e["actor"]) for e in reversed(logged)] == [
+        ("model.alias_set", admin_key.key_id),
+        ("model.promoted_forced", admin_key.key_id),
+        ("model.rolled_back", admin_key.key_id),
+    ]

@@ -223,7 +223,7 @@ async def promote(
         "champion": version,
         "force": force,
         "gates_passed": result.passed,
-        "checks": [_finite(asdict(c)) for c in result.checks],
+        "checks": describe_checks(result),
         "holdout": described,
     }
     before = {"champion": previous, "challenger": challenger}
@@ -313,6 +313,11 @@ async def _audit(
     # written as soon as the registry change succeeded (a change that failed is not recorded).
     async with engine.begin() as connection:
         await audit.record(connection, actor, action, f"model:{model}", before, after)
+
+
+def describe_checks(result: GateResult) -> list[dict[str, Any]]:
+    """The gate checks as JSON-ready dicts."""
+    return [_finite(asdict(check)) for check in result.checks]
 
 
 def _finite(values: dict[str, Any]) -> dict[str, Any]:
