@@ -12,6 +12,7 @@ from riskops.audit import service
 from riskops.audit.schemas import AuditPage
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as bad input, not a 500
 
 
 @router.get("/audit", response_model=AuditPage, responses=ERRORS)
@@ -19,9 +20,9 @@ async def list_audit(
     connection: ReadConnection,
     runtime: RuntimeDep,
     _: Administrator,
-    actor: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     action: service.AdminAction | None = None,
-    target: Annotated[str | None, Query(max_length=200)] = None,
+    target: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     at_from: Annotated[datetime | None, Query(alias="from")] = None,
     at_to: Annotated[datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
