@@ -9,6 +9,8 @@ from riskops import __version__
 from riskops.api import deps, errors, health
 from riskops.api.guards import InputGuard
 from riskops.api.limits import BodySizeLimit
+from riskops.api.security import SecurityHeaders
+from riskops.audit.router import router as audit_router
 from riskops.auth.router import router as auth_router
 from riskops.decisions.router import router as decisions_router
 from riskops.events.router import router as events_router
@@ -42,9 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(InputGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, exempt_from_csp=[path for path in docs if path])
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)
+    app.include_router(audit_router)
     app.include_router(models_router)
     install_console(app)
     return app

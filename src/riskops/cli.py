@@ -8,6 +8,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from riskops.audit.service import cli_actor
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.db import transaction
@@ -83,7 +84,7 @@ def keys_create(
         try:
             await upgrade(engine)
             async with transaction(engine) as connection:
-                created = await key_service.create_key(connection, role, name)
+                created = await key_service.create_key(connection, role, name, cli_actor())
             return created.plaintext
         finally:
             await engine.dispose()
@@ -91,6 +92,33 @@ def keys_create(
     key = asyncio.run(run())
     err.print(f"created a {role.value} key named '{name}' (shown once):")
     print(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="Id of the key (from its creation or the audit)")],
+) -> None:
+    """Revoke an API key and end its console sessions (every API process within a second)."""
+    from riskops.core.errors import NotFound
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            async with transaction(engine) as connection:
+                await key_service.revoke_key(connection, key_id, cli_actor())
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except NotFound as error:
+        err.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    err.print(f"revoked key {key_id} (audited)")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from riskops.analytics.tasks import AnalyticsConsumer
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.auth.service import KeyVerifier
+from riskops.auth.throttle import AuthThrottle
 from riskops.core.background import finish
 from riskops.db import transaction
 from riskops.db.engine import create_engine
@@ -96,6 +97,7 @@ class Runtime:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
         await self.model_tasks.stop()
+        await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
         await self.lookup.stop()
@@ -137,7 +139,15 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
         token_secret=settings.token_secret(),
     )
-    keys = KeyVerifier(engine, settings.api_key_cache_seconds)
+    keys = KeyVerifier(
+        engine,
+        settings.api_key_cache_seconds,
+        AuthThrottle(
+            settings.auth_failures_max, settings.auth_failure_window, settings.auth_lockout
+        ),
+        settings.api_key_revocation_check,
+    )
+    keys.start()
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     # Group commit: decisions of concurrent requests share one database transaction.
     commit_batch_max: int = Field(default=256, ge=1)
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
+    # Every process re-reads the count of revoked keys this often and drops its key cache when
+    # it grew: a key revoked elsewhere stops working within this period (the revoking process
+    # drops it at once).
+    api_key_revocation_check: timedelta = Field(
+        default=timedelta(seconds=1), gt=timedelta(0), le=timedelta(seconds=60)
+    )
+    # Failed authentication (a bad API key, a refused console sign-in): this many from one
+    # client within the window locks that client out (429 with Retry-After) for the lockout.
+    auth_failures_max: int = Field(default=10, ge=1)
+    auth_failure_window: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    auth_lockout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
 
     auto_migrate: bool = Field(default=True, description="Upgrade the schema at start")
     bootstrap_admin_key: bool = Field(

@@ -79,7 +79,11 @@ async def test_the_events_status_endpoint(api: Api) -> None:
         headers={**api.as_role(Role.ANALYST), "Idempotency-Key": new_key()},
     )
     await api.runtime.events.drain()
-    status = (await api.client.get("/v1/admin/events", headers=api.as_role(Role.VIEWER))).json()
+    for role in (Role.VIEWER, Role.ANALYST, Role.APPROVER, Role.SERVICE):  # admins only
+        refused = await api.client.get("/v1/admin/events", headers=api.as_role(role))
+        assert refused.status_code == 403, role
+        assert refused.json()["code"] == "forbidden"
+    status = (await api.client.get("/v1/admin/events", headers=api.as_role(Role.ADMIN))).json()
     assert status["bus"] == "embedded" and status["outbox_backlog"] == 0
     assert {c["consumer"]: c["total_lag"] for c in status["consumers"]} == {
         "risk": 0,

@@ -51,13 +51,22 @@ async def write_connection(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection
 WriteConnection = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
 
 
-async def authorize(runtime: Runtime, raw_key: str | None, capability: Capability) -> Principal:
-    """Who holds `raw_key`, if allowed `capability`: 401 without a valid key, else 403."""
+async def authorize(
+    runtime: Runtime, raw_key: str | None, capability: Capability, client: str
+) -> Principal:
+    """Who holds `raw_key`, if allowed `capability`: 401 without a valid key, else 403;
+    429 while `client` is locked out after repeated bad keys."""
     if not raw_key:
         raise Unauthorized(
             "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key`"
         )
-    return permit(await runtime.keys.verify(raw_key), capability)
+    return permit(await runtime.keys.verify(raw_key, client), capability)
+
+
+def client_of(request: Request) -> str:
+    """The address failed authentications are counted against (the proxy's, unless uvicorn
+    runs with --proxy-headers behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 def permit(principal: Principal, capability: Capability) -> Principal:
@@ -80,11 +89,13 @@ def presented_key(request: Request) -> str | None:
 
 def require(capability: Capability) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
+        request: Request,
         runtime: RuntimeDep,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key)],
     ) -> Principal:
-        return await authorize(runtime, bearer.credentials if bearer else api_key, capability)
+        raw_key = bearer.credentials if bearer else api_key
+        return await authorize(runtime, raw_key, capability, client_of(request))
 
     return dependency
 

@@ -7,7 +7,10 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from riskops.core.errors import RiskOpsError
 
@@ -23,15 +26,22 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body = orjson.dumps({"code": code, "message": message, "details": details or {}})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -42,7 +52,9 @@ def _field(location: tuple[Any, ...]) -> str:
 
 async def _riskops_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, RiskOpsError)
-    return error_response(error.status_code, error.code, error.message, error.details)
+    return error_response(
+        error.status_code, error.code, error.message, error.details, error.headers
+    )
 
 
 async def _validation_error(_: Request, error: Exception) -> Response:
@@ -61,10 +73,32 @@ async def _validation_error(_: Request, error: Exception) -> Response:
     return error_response(422, "validation_error", message, {"errors": errors})
 
 
-async def _http_error(_: Request, error: Exception) -> Response:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     code = HTTP_CODES.get(error.status_code, "http_error")
-    return error_response(error.status_code, code, str(error.detail))
+    headers = dict(error.headers or {})
+    details: dict[str, Any] = {}
+    if error.status_code == 405:
+        # Starlette names only the first route that matched the path; a path served by
+        # several routes (GET and POST /v1/transactions) allows the methods of all of them.
+        allowed = allowed_methods(request.app, request.scope)
+        allowed = allowed or headers.get("Allow", "").split(", ")
+        headers["Allow"] = ", ".join(allowed)
+        details = {"allowed": allowed}
+    return error_response(error.status_code, code, str(error.detail), details, headers)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> list[str]:
+    """Every method some route of `app` serves at the scope's path (probed, only on a 405)."""
+    routes = [route for route in app.router.routes if not isinstance(route, Mount)]
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _crash(request: Request, error: Exception) -> Response:

@@ -10,7 +10,7 @@ from riskops.core.errors import ErrorBody
 # Documented error responses: every one of them has the one error shape. 400 includes a NUL
 # in the path, query, a header or the body; 415 a body that is not JSON (api/guards.py).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 
 

@@ -2,15 +2,21 @@
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from riskops.auth.models import ApiKey
+from riskops.audit import service as audit
+from riskops.audit.service import SYSTEM, Actor, AdminAction
+from riskops.auth.models import ApiKey, ConsoleSession
 from riskops.auth.roles import Role
+from riskops.auth.throttle import AuthThrottle
+from riskops.core.background import Background
 from riskops.core.errors import NotFound, Unauthorized
 from riskops.core.ids import new_id
 from riskops.db.base import table_of
@@ -18,6 +24,8 @@ from riskops.db.types import utcnow
 
 KEY_PREFIX = "rk_"
 api_keys = table_of(ApiKey)
+console_sessions = table_of(ConsoleSession)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,10 @@ class Principal:
     key_id: str
     name: str
     role: Role
+
+    def actor(self) -> Actor:
+        """This key holder as the author of an administrative action."""
+        return Actor(self.key_id, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +59,14 @@ def _split(raw: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
-async def create_key(connection: AsyncConnection, role: Role, name: str) -> CreatedKey:
+def _target(key_id: str) -> str:
+    return f"api_key:{key_id}"
+
+
+async def create_key(
+    connection: AsyncConnection, role: Role, name: str, actor: Actor = SYSTEM
+) -> CreatedKey:
+    """Create a key and its audit row in the caller's transaction."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key_id = new_id()
@@ -61,17 +80,44 @@ async def create_key(connection: AsyncConnection, role: Role, name: str) -> Crea
             created_at=utcnow(),
         )
     )
+    after = {"role": role.value, "name": name, "prefix": prefix}
+    await audit.record(connection, actor, AdminAction.KEY_CREATED, _target(key_id), None, after)
     return CreatedKey(Principal(key_id, name, role), f"{KEY_PREFIX}{prefix}_{secret}")
 
 
-async def revoke_key(connection: AsyncConnection, key_id: str) -> None:
+async def revoke_key(connection: AsyncConnection, key_id: str, actor: Actor = SYSTEM) -> None:
+    """Revoke a key, end its console sessions and audit it, all in the caller's transaction.
+
+    Call `KeyVerifier.forget_revoked()` after the commit so this process refuses it at once.
+    """
+    row = (
+        await connection.execute(
+            select(api_keys.c.role, api_keys.c.name).where(
+                api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    now = utcnow()
     result = await connection.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
     )
-    if result.rowcount == 0:
+    if row is None or result.rowcount == 0:
         raise NotFound(f"no active API key with id {key_id}", {"key_id": key_id})
+    ended = await connection.execute(
+        update(console_sessions)
+        .where(console_sessions.c.key_id == key_id, console_sessions.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    await audit.record(
+        connection,
+        actor,
+        AdminAction.KEY_REVOKED,
+        _target(key_id),
+        {"role": row.role, "name": row.name, "revoked_at": None},
+        {"revoked_at": now.isoformat(), "sessions_ended": int(ended.rowcount or 0)},
+    )
 
 
 async def count_keys(connection: AsyncConnection) -> int:
@@ -79,26 +125,52 @@ async def count_keys(connection: AsyncConnection) -> int:
     return int(result or 0)
 
 
-class KeyVerifier:
-    """Checks keys against the database, remembering answers briefly to keep the hot path local.
+async def count_revoked(connection: AsyncConnection) -> int:
+    """Keys are never un-revoked, so this number only grows: a revocation generation."""
+    result = await connection.scalar(select(func.count(api_keys.c.revoked_at)))
+    return int(result or 0)
 
-    A revoked key stops working within `cache_seconds`.
+
+class KeyVerifier:
+    """Checks keys against the database, remembering valid ones briefly (no I/O per request).
+
+    Revocation: the revoking process calls `forget_revoked()` and refuses the key at once;
+    every process re-reads the revocation count every `revocation_check` (one small query
+    per process, never per request) and drops its cache when the count grew. A lookup that
+    raced a drop is not cached (the generation changed meanwhile).
+    Failed authentication is counted per client; a locked-out client gets 429.
     """
 
-    def __init__(self, engine: AsyncEngine, cache_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cache_seconds: float,
+        throttle: AuthThrottle,
+        revocation_check: timedelta = timedelta(seconds=1),
+    ) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
+        self.throttle = throttle
+        self._check_every = revocation_check.total_seconds()
+        self._generation = 0
+        self._revoked_seen: int | None = None
+        self._background = Background("keys")
 
-    async def verify(self, raw: str) -> Principal:
+    async def verify(self, raw: str, client: str | None = None) -> Principal:
+        """The holder of `raw`; 401 if not valid, 429 while `client` is locked out."""
+        if client is not None:
+            self.throttle.check(client)
         cached = self._cache.get(raw)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
         parts = _split(raw)
         if parts is None:
+            self._failed(client)
             raise Unauthorized("the API key is malformed")
         prefix, secret = parts
+        generation = self._generation
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -109,31 +181,50 @@ class KeyVerifier:
             ).first()
         if row is None or not hmac.compare_digest(row.key_hash, _hash(secret)):
             self._cache.pop(raw, None)
+            self._failed(client)
             raise Unauthorized("the API key is not valid")
         principal = Principal(row.id, row.name, Role(row.role))
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[raw] = (now + self._cache_seconds, principal)
+        if generation == self._generation:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[raw] = (now + self._cache_seconds, principal)
         return principal
 
-    async def verify_id(self, key_id: str) -> Principal:
-        """The holder of a still-active key by id (a console session keeps the id, not the key)."""
-        cache_key = f"id:{key_id}"
-        cached = self._cache.get(cache_key)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
+    def _failed(self, client: str | None) -> None:
+        if client is not None:
+            self.throttle.failed(client)
+
+    def forget_revoked(self) -> None:
+        """A key was revoked: nothing cached before now is trusted again."""
+        self._generation += 1
+        self._cache.clear()
+
+    async def check_revocations(self) -> None:
+        """Drop the cache if a key was revoked (by any process) since the last check."""
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(api_keys.c.id, api_keys.c.name, api_keys.c.role).where(
-                        api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
-                    )
-                )
-            ).first()
-        if row is None:
-            self._cache.pop(cache_key, None)
-            raise Unauthorized("the API key of this session was revoked; sign in again")
-        principal = Principal(row.id, row.name, Role(row.role))
-        self._cache[cache_key] = (now + self._cache_seconds, principal)
-        return principal
+            revoked = await count_revoked(connection)
+        if revoked != self._revoked_seen:
+            self.forget_revoked()
+            self._revoked_seen = revoked
+
+    def start(self) -> None:
+        self._background.spawn(self._watch(), "revocations")
+
+    async def _watch(self) -> None:
+        failures = 0
+        while not self._background.stopping.is_set():
+            try:
+                await self.check_revocations()
+                failures = 0
+            except Exception:
+                # Cannot tell whether a key was revoked: trust nothing cached meanwhile. The
+                # first checks may run before the start-up migration created the table.
+                self.forget_revoked()
+                failures += 1
+                if failures == 5:
+                    log.exception("checking for revoked API keys keeps failing; retrying")
+            await self._background.sleep(self._check_every)
+
+    async def stop(self, deadline: float = 5.0) -> list[str]:
+        """Stop the revocation watcher within `deadline` seconds; names what did not stop."""
+        return await self._background.stop(deadline)

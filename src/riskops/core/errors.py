@@ -21,6 +21,7 @@ class RiskOpsError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers: dict[str, str] = {}  # sent with the error (e.g. Retry-After)
 
     def body(self) -> ErrorBody:
         return ErrorBody(code=self.code, message=self.message, details=self.details)
@@ -61,6 +62,17 @@ class Unprocessable(RiskOpsError):
 
     status_code = 422
     code = "validation_error"
+
+
+class TooManyRequests(RiskOpsError):
+    """429: the caller must wait `retry_after` seconds (also sent as `Retry-After`)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, {"retry_after_seconds": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unavailable(RiskOpsError):

@@ -1,6 +1,7 @@
 """Imports every table module so the metadata is complete (Alembic and tests use this)."""
 
 from riskops.analytics import models as analytics_models
+from riskops.audit import models as audit_models
 from riskops.auth import models as auth_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
@@ -12,6 +13,7 @@ from riskops.ml import models as ml_models
 __all__ = [
     "Base",
     "analytics_models",
+    "audit_models",
     "auth_models",
     "decision_models",
     "event_models",

@@ -7,7 +7,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from riskops.api.deps import ReadConnection, Reader, RuntimeDep, authorize, presented_key
+from riskops.api.deps import (
+    ReadConnection,
+    Reader,
+    RuntimeDep,
+    authorize,
+    client_of,
+    presented_key,
+)
 from riskops.api.openapi import inline_schema
 from riskops.api.params import Cursor, IsoDateTime
 from riskops.api.responses import ERRORS, json_response
@@ -59,7 +66,9 @@ _CREATE_OPENAPI: dict[str, Any] = {
 async def create_transaction(request: Request) -> Response:
     """Decide a payment: features, rules and model, then one durable write. Retries are safe."""
     runtime = request.app.state.runtime
-    principal = await authorize(runtime, presented_key(request), Capability.SUBMIT_PAYMENTS)
+    principal = await authorize(
+        runtime, presented_key(request), Capability.SUBMIT_PAYMENTS, client_of(request)
+    )
     idempotency_key = request.headers.get("idempotency-key")
     if not idempotency_key:
         raise BadRequest("the Idempotency-Key header is required", {"header": "Idempotency-Key"})

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +13,11 @@ from rich.table import Table
 from riskops.core.errors import RiskOpsError
 from riskops.db.migrate import upgrade
 from riskops.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from riskops.ml.registry import ModelRegistry
 
 T = TypeVar("T")
 models_app = typer.Typer(help="Registered models: list, promote, roll back, drift.")
@@ -46,6 +51,7 @@ def train(
     to: Annotated[datetime, typer.Option(help="Last day, included (YYYY-MM-DD)")],
 ) -> None:
     """Train on logged feature vectors joined with the labels known at the end of --to."""
+    from riskops.audit.service import cli_actor
     from riskops.db.engine import create_engine
     from riskops.ml import service
 
@@ -59,7 +65,9 @@ def train(
             await upgrade(engine)
             with err.status("opening the registry and training"):
                 registry = await asyncio.to_thread(service.open_registry, settings)
-                return await service.train_from_log(engine, settings, registry, start, end)
+                return await service.train_from_log(
+                    engine, settings, registry, start, end, actor=cli_actor()
+                )
         finally:
             await engine.dispose()
 
@@ -138,29 +146,40 @@ def set_alias(
     clear: Annotated[bool, typer.Option(help="Remove the alias instead")] = False,
 ) -> None:
     """Make a version the challenger (canary traffic) or the shadow (scored off the hot path)."""
+    from riskops.audit.service import cli_actor
     from riskops.ml.registry import Alias
-    from riskops.ml.service import open_registry
 
     if alias not in {Alias.CHALLENGER, Alias.SHADOW}:
         raise typer.BadParameter("--as must be challenger or shadow; use `promote` for champion")
-    settings = Settings()
-    registry = open_registry(settings)
+    chosen = Alias(alias)
+
+    async def work(settings: Settings, registry: "ModelRegistry", engine: "AsyncEngine") -> str:
+        from riskops.ml import service
+
+        if clear:
+            await service.clear_model_alias(engine, settings, registry, chosen, actor=cli_actor())
+        else:
+            await service.set_model_alias(
+                engine, settings, registry, chosen, version, actor=cli_actor()
+            )
+        return settings.model_name
+
+    name = _with_registry(work)
     if clear:
-        registry.clear_alias(settings.model_name, Alias(alias))
-        out.print(f"[green]{alias} cleared[/green]")
-        return
-    if version not in {v.version for v in registry.versions(settings.model_name)}:
-        raise typer.BadParameter(f"{settings.model_name} has no version {version}")
-    registry.set_alias(settings.model_name, Alias(alias), version)
-    out.print(f"[green]{settings.model_name} v{version} is now {alias}[/green]")
+        out.print(f"[green]{alias} cleared[/green] (audited)")
+    else:
+        out.print(f"[green]{name} v{version} is now {alias}[/green] (audited)")
 
 
 @models_app.command("promote")
 def promote(
     version: Annotated[str, typer.Argument(help="Version to make champion")],
-    force: Annotated[bool, typer.Option(help="Promote even if a gate fails (logged)")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if a gate fails (recorded in the admin audit log)")
+    ] = False,
 ) -> None:
     """Make a version the champion if it passes every gate (AUC, PSI, canary errors)."""
+    from riskops.audit.service import cli_actor
     from riskops.db.engine import create_engine
     from riskops.ml import service
     from riskops.ml.gates import GateResult
@@ -171,7 +190,9 @@ def promote(
             await upgrade(engine)
             registry = await asyncio.to_thread(service.open_registry, settings)
             with err.status("checking the promotion gates"):
-                return await service.promote(engine, settings, registry, version, force=force)
+                return await service.promote(
+                    engine, settings, registry, version, force=force, actor=cli_actor()
+                )
         finally:
             await engine.dispose()
 
@@ -179,23 +200,44 @@ def promote(
     for check in result.checks:
         out.print(f"  {'ok' if check.passed else 'FAILED'}  {check.name}: {check.message}")
     out.print(
-        f"[green]v{version} is the champion[/green]" + (" (forced)" if not result.passed else "")
+        f"[green]v{version} is the champion[/green]"
+        + (" (forced; recorded in the admin audit log)" if not result.passed else " (audited)")
     )
 
 
 @models_app.command("rollback")
 def rollback() -> None:
     """Point the champion back at the previous champion (the API reloads within seconds)."""
+    from riskops.audit.service import cli_actor
+
+    async def work(
+        settings: Settings, registry: "ModelRegistry", engine: "AsyncEngine"
+    ) -> tuple[str | None, str]:
+        from riskops.ml import service
+
+        return await service.rollback(engine, settings, registry, actor=cli_actor())
+
+    current, previous = _with_registry(work)
+    out.print(f"[green]champion rolled back: v{current} -> v{previous}[/green] (audited)")
+
+
+def _with_registry(
+    work: "Callable[[Settings, ModelRegistry, AsyncEngine], Coroutine[Any, Any, T]]",
+) -> T:
+    """Run `work` with the registry and a migrated database (where the audit log lives)."""
+    from riskops.db.engine import create_engine
     from riskops.ml.service import open_registry
 
-    settings = Settings()
-    registry = open_registry(settings)
-    try:
-        current, previous = registry.rollback(settings.model_name)
-    except LookupError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    out.print(f"[green]champion rolled back: v{current} -> v{previous}[/green]")
+    async def run(settings: Settings) -> T:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            registry = await asyncio.to_thread(open_registry, settings)
+            return await work(settings, registry, engine)
+        finally:
+            await engine.dispose()
+
+    return _run(run)
 
 
 @models_app.command("drift")

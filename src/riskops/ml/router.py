@@ -1,7 +1,7 @@
 """HTTP for models: score a feature payload, the models' schemas, records, drift."""
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -18,16 +18,21 @@ from riskops.api.ports import Runtime
 from riskops.api.responses import ERRORS
 from riskops.core.errors import NotFound, Unavailable
 from riskops.ml import catalog, records, repository, service
-from riskops.ml.registry import ModelRegistry
+from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.schemas import (
+    AliasIn,
+    AliasOut,
     DriftOut,
     DriftReportOut,
     Metadata,
     ModelVersionOut,
     PredictIn,
     PredictOut,
+    PromoteIn,
+    PromotionOut,
     RecordDetail,
     RecordPage,
+    RollbackOut,
 )
 from riskops.ml.tasks import ModelTasks
 
@@ -160,3 +165,77 @@ async def versions(name: str, runtime: RuntimeDep, _: Reader) -> list[dict[str, 
         }
         for v in found
     ]
+
+
+# Administration of the served model's aliases: every change is in the admin audit log.
+MOVABLE = Literal["challenger", "shadow"]
+
+
+def _served(name: str, served: str) -> None:
+    if name != served:
+        raise NotFound(f"model {name!r} is not the model served here", {"model": name})
+
+
+@router.post("/models/{name}/promote", response_model=PromotionOut, responses=ERRORS)
+async def promote(
+    name: str, body: PromoteIn, runtime: RuntimeDep, admin: Administrator
+) -> dict[str, Any]:
+    """Make a version the champion if it passes every gate (409 with the reasons if not)."""
+    _served(name, runtime.settings.model_name)
+    result = await service.promote(
+        runtime.engine,
+        runtime.settings,
+        _registry(runtime),
+        body.version,
+        force=body.force,
+        actor=admin.actor(),
+    )
+    return {
+        "model_name": name,
+        "champion": body.version,
+        "forced": not result.passed,
+        "checks": service.describe_checks(result),
+    }
+
+
+@router.put("/models/{name}/aliases/{alias}", response_model=AliasOut, responses=ERRORS)
+async def set_alias(
+    name: str,
+    alias: MOVABLE,
+    body: AliasIn,
+    runtime: RuntimeDep,
+    admin: Administrator,
+) -> dict[str, Any]:
+    """Point the challenger (canary traffic) or shadow alias at a version."""
+    _served(name, runtime.settings.model_name)
+    previous = await service.set_model_alias(
+        runtime.engine,
+        runtime.settings,
+        _registry(runtime),
+        Alias(alias),
+        body.version,
+        actor=admin.actor(),
+    )
+    return {"model_name": name, "alias": alias, "version": body.version, "previous": previous}
+
+
+@router.delete("/models/{name}/aliases/{alias}", response_model=AliasOut, responses=ERRORS)
+async def clear_alias(
+    name: str, alias: MOVABLE, runtime: RuntimeDep, admin: Administrator
+) -> dict[str, Any]:
+    """Remove the challenger or shadow alias."""
+    _served(name, runtime.settings.model_name)
+    previous = await service.clear_model_alias(
+        runtime.engine, runtime.settings, _registry(runtime), Alias(alias), actor=admin.actor()
+    )
+    return {"model_name": name, "alias": alias, "version": None, "previous": previous}
+
+
+@router.post("/models/{name}/rollback", response_model=RollbackOut, responses=ERRORS)
+async def rollback(name: str, runtime: RuntimeDep, admin: Administrator) -> dict[str, Any]:
+    """Point the champion back at the previous champion (409 when there is none)."""
+    _served(name, runtime.settings.model_name)
+    current, previous = await service.rollback(
+        runtime.engine, runtime.settings, _registry(runtime), actor=admin.actor()
+    )
+    return {"model_name": name, "previous_champion": current, "champion": previous}

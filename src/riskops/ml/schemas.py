@@ -94,3 +94,46 @@ class DriftReportOut(BaseModel):
 class DriftOut(BaseModel):
     model_name: str
     reports: list[DriftReportOut]
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1, max_length=64, examples=["3"])
+    force: bool = Field(
+        default=False, description="Promote even if a gate fails (audited as a forced promotion)"
+    )
+
+
+class GateCheckOut(BaseModel):
+    name: str
+    passed: bool
+    observed: float | None
+    threshold: float | None
+    message: str
+
+
+class PromotionOut(BaseModel):
+    model_name: str
+    champion: str
+    forced: bool = Field(description="True when a failing gate was overridden")
+    checks: list[GateCheckOut]
+
+
+class AliasIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1, max_length=64, examples=["3"])
+
+
+class AliasOut(BaseModel):
+    model_name: str
+    alias: str
+    version: str | None
+    previous: str | None
+
+
+class RollbackOut(BaseModel):
+    model_name: str
+    previous_champion: str | None = Field(description="The champion before the rollback")
+    champion: str

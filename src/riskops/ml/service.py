@@ -6,6 +6,7 @@ Registry calls are blocking (MLflow's client); callers on the event loop go thro
 
 import asyncio
 import logging
+import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from riskops.audit import service as audit
+from riskops.audit.service import SYSTEM, Actor, AdminAction
 from riskops.core.errors import Conflict, NotFound, Unprocessable
 from riskops.core.ids import new_id
+from riskops.db import transaction
 from riskops.features import FEATURE_NAMES
 from riskops.ml import repository
 from riskops.ml.dataset import build_dataset
@@ -87,6 +91,7 @@ async def train_from_log(
     start: datetime,
     end: datetime,
     config: TrainingConfig | None = None,
+    actor: Actor = SYSTEM,
 ) -> TrainingOutcome:
     """Train on logged vectors of [start, end) with labels known at `end`; register the result
     as challenger (champion when there is none yet)."""
@@ -107,7 +112,16 @@ async def train_from_log(
     version = await asyncio.to_thread(registry.register, settings.model_name, model, tags)
     champion = await asyncio.to_thread(registry.alias_version, settings.model_name, Alias.CHAMPION)
     alias = Alias.CHALLENGER if champion is not None else Alias.CHAMPION
+    previous = await asyncio.to_thread(registry.alias_version, settings.model_name, alias)
     await asyncio.to_thread(registry.set_alias, settings.model_name, alias, version.version)
+    await _audit(
+        engine,
+        actor,
+        AdminAction.MODEL_ALIAS_SET,
+        settings.model_name,
+        {"alias": alias.value, "version": previous},
+        {"alias": alias.value, "version": version.version, "trained_on": tags["riskops.window"]},
+    )
     return TrainingOutcome(version, alias, model.metrics, model.rows)
 
 
@@ -187,22 +201,133 @@ async def promote(
     version: str,
     *,
     force: bool = False,
+    actor: Actor = SYSTEM,
 ) -> GateResult:
-    """Make `version` the champion if every gate passes (or `force`); raise with the reasons."""
-    await asyncio.to_thread(_require_version, registry, settings.model_name, version)
+    """Make `version` the champion if every gate passes (or `force`); raise with the reasons.
+
+    The promotion is audited (a forced one as such, with the gates it overrode) right after
+    the registry moved the alias.
+    """
+    name = settings.model_name
+    await asyncio.to_thread(_require_version, registry, name, version)
     result, described = await promotion_gates(engine, settings, registry, version)
     if not result.passed and not force:
         raise GateRefused(
             f"version {version} was not promoted: {result.explain()}",
             {"holdout": described, "checks": [asdict(c) for c in result.checks]},
         )
-    await asyncio.to_thread(registry.set_alias, settings.model_name, Alias.CHAMPION, version)
-    challenger = await asyncio.to_thread(
-        registry.alias_version, settings.model_name, Alias.CHALLENGER
-    )
+    previous = await asyncio.to_thread(registry.alias_version, name, Alias.CHAMPION)
+    await asyncio.to_thread(registry.set_alias, name, Alias.CHAMPION, version)
+    challenger = await asyncio.to_thread(registry.alias_version, name, Alias.CHALLENGER)
     if challenger == version:
-        await asyncio.to_thread(registry.clear_alias, settings.model_name, Alias.CHALLENGER)
+        await asyncio.to_thread(registry.clear_alias, name, Alias.CHALLENGER)
+    action = AdminAction.MODEL_PROMOTED if result.passed else AdminAction.MODEL_PROMOTED_FORCED
+    after = {
+        "champion": version,
+        "force": force,
+        "gates_passed": result.passed,
+        "checks": describe_checks(result),
+        "holdout": described,
+    }
+    before = {"champion": previous, "challenger": challenger}
+    await _audit(engine, actor, action, name, before, after)
     return result
+
+
+async def set_model_alias(
+    engine: AsyncEngine,
+    settings: Settings,
+    registry: ModelRegistry,
+    alias: Alias,
+    version: str,
+    *,
+    actor: Actor = SYSTEM,
+) -> str | None:
+    """Point `alias` at `version` and audit it; returns the version it pointed at before."""
+    name = settings.model_name
+    await asyncio.to_thread(_require_version, registry, name, version)
+    previous = await asyncio.to_thread(registry.alias_version, name, alias)
+    await asyncio.to_thread(registry.set_alias, name, alias, version)
+    await _audit(
+        engine,
+        actor,
+        AdminAction.MODEL_ALIAS_SET,
+        name,
+        {"alias": alias.value, "version": previous},
+        {"alias": alias.value, "version": version},
+    )
+    return previous
+
+
+async def clear_model_alias(
+    engine: AsyncEngine,
+    settings: Settings,
+    registry: ModelRegistry,
+    alias: Alias,
+    *,
+    actor: Actor = SYSTEM,
+) -> str | None:
+    """Remove `alias` (audited when it pointed somewhere); returns the version it named."""
+    name = settings.model_name
+    previous = await asyncio.to_thread(registry.alias_version, name, alias)
+    if previous is None:
+        return None
+    await asyncio.to_thread(registry.clear_alias, name, alias)
+    await _audit(
+        engine,
+        actor,
+        AdminAction.MODEL_ALIAS_CLEARED,
+        name,
+        {"alias": alias.value, "version": previous},
+        {"alias": alias.value, "version": None},
+    )
+    return previous
+
+
+async def rollback(
+    engine: AsyncEngine, settings: Settings, registry: ModelRegistry, *, actor: Actor = SYSTEM
+) -> tuple[str | None, str]:
+    """Point the champion back at the previous champion, audited: (from, to)."""
+    name = settings.model_name
+    try:
+        current, previous = await asyncio.to_thread(registry.rollback, name)
+    except LookupError as error:
+        raise Conflict(str(error), {"model": name}) from None
+    await _audit(
+        engine,
+        actor,
+        AdminAction.MODEL_ROLLED_BACK,
+        name,
+        {"champion": current},
+        {"champion": previous},
+    )
+    return current, previous
+
+
+async def _audit(
+    engine: AsyncEngine,
+    actor: Actor,
+    action: AdminAction,
+    model: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    # The registry is not our database, so this cannot share its transaction: the row is
+    # written as soon as the registry change succeeded (a change that failed is not recorded).
+    async with transaction(engine) as connection:
+        await audit.record(connection, actor, action, f"model:{model}", before, after)
+
+
+def describe_checks(result: GateResult) -> list[dict[str, Any]]:
+    """The gate checks as JSON-ready dicts."""
+    return [_finite(asdict(check)) for check in result.checks]
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    # JSON has no NaN (PostgreSQL refuses it): an undefined figure is recorded as null.
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
+    }
 
 
 def _require_version(registry: ModelRegistry, name: str, version: str) -> None:

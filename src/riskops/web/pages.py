@@ -1,24 +1,30 @@
 """Console pages: sign-in, the dashboard and the transactions table with its detail view."""
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from riskops.api.deps import client_of
 from riskops.api.ports import Runtime
+from riskops.auth import sessions
 from riskops.core.errors import NotFound, RiskOpsError, Unauthorized
+from riskops.db import transaction
 from riskops.decisions import service as decisions
 from riskops.decisions.policy import Outcome
 from riskops.web import nav
 from riskops.web.filters import FilterError, parse_score, parse_time
 from riskops.web.session import (
     CSRF_FIELD,
+    SESSION_FIELD,
     ConsoleUser,
     check_csrf,
     new_csrf,
     pre_session,
     read_session,
+    signed_in,
     viewer,
     write_session,
 )
@@ -48,9 +54,9 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str | None = None) -> Response:
     """The sign-in form."""
-    data = pre_session(request)
-    if "key_id" in data:
+    if await signed_in(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
+    data = pre_session(request)
     response: Response = render(
         request, "login.html", {"csrf": data[CSRF_FIELD], "next": next or "/"}
     )
@@ -62,6 +68,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 async def login(request: Request) -> Response:
     """Exchange an API key for a console session; the key itself is not kept in the cookie."""
     form = await request.form()
+    runtime = _runtime(request)
     data = pre_session(request)
     target = _safe_next(str(form.get("next") or "/"))
     raw_key = str(form.get("api_key") or "").strip()
@@ -69,7 +76,8 @@ async def login(request: Request) -> Response:
         check_csrf(request, data, str(form.get(CSRF_FIELD) or ""))
         if not raw_key:
             raise Unauthorized("an API key is required to sign in")
-        principal = await _runtime(request).keys.verify(raw_key)
+        # Bad keys count against this client: repeated ones lock it out (429, Retry-After).
+        principal = await runtime.keys.verify(raw_key, client_of(request))
     except RiskOpsError as error:
         refused = render(
             request,
@@ -77,19 +85,32 @@ async def login(request: Request) -> Response:
             {"csrf": data[CSRF_FIELD], "next": target, "error": error},
             status_code=error.status_code,
         )
+        refused.headers.update(error.headers)
         write_session(request, refused, data)
         return refused
+    async with transaction(runtime.engine) as connection:
+        if isinstance(previous := data.get(SESSION_FIELD), str):
+            await sessions.end_session(connection, previous)
+        session_id = await sessions.open_session(
+            connection,
+            principal.key_id,
+            timedelta(seconds=runtime.settings.session_max_age_seconds),
+        )
     response = RedirectResponse(target, status_code=303)
-    # A fresh token on sign-in: a token seen before it is worthless afterwards.
-    write_session(request, response, {"key_id": principal.key_id, CSRF_FIELD: new_csrf()})
+    # A fresh session id and token on sign-in: neither seen before is worth anything after.
+    write_session(request, response, {SESSION_FIELD: session_id, CSRF_FIELD: new_csrf()})
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the console session."""
+    """End the console session, server-side: a copy of the cookie opens nothing afterwards."""
     form = await request.form()
-    check_csrf(request, read_session(request), str(form.get(CSRF_FIELD) or ""))
+    data = read_session(request)
+    check_csrf(request, data, str(form.get(CSRF_FIELD) or ""))
+    if isinstance(session_id := data.get(SESSION_FIELD), str):
+        async with transaction(_runtime(request).engine) as connection:
+            await sessions.end_session(connection, session_id)
     response = RedirectResponse("/login", status_code=303)
     write_session(request, response, {CSRF_FIELD: new_csrf()})
     return response

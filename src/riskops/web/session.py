@@ -1,8 +1,9 @@
-"""Console sign-in: a signed HttpOnly cookie holding the key's id and a CSRF token.
+"""Console sign-in: a signed HttpOnly cookie holding a session id and a CSRF token.
 
-The API key itself is posted once and never stored in the cookie: the cookie names the key
-by id, so revoking the key ends every session made with it. The session is handled here
-rather than by a middleware, so the JSON hot path never parses console cookies.
+The API key itself is posted once and never stored in the cookie. The session lives in the
+database (only a hash of its id): signing out, revoking the key or reaching the maximum age
+ends it on every process, and a copied cookie opens nothing afterwards. The session is
+handled here rather than by a middleware, so the JSON hot path never parses console cookies.
 """
 
 import hmac
@@ -15,12 +16,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from riskops.api.deps import permit
 from riskops.api.ports import Runtime
+from riskops.auth import sessions
 from riskops.auth.roles import Capability, allows
 from riskops.auth.service import Principal
-from riskops.core.errors import Forbidden, Unauthorized
+from riskops.core.errors import Forbidden
 
 COOKIE = "riskops_session"
 CSRF_FIELD = "csrf_token"
+SESSION_FIELD = "sid"
 CSRF_HEADER = "x-csrf-token"
 
 
@@ -94,18 +97,25 @@ def check_csrf(request: Request, data: dict[str, Any], submitted: str | None) ->
         )
 
 
+async def signed_in(request: Request) -> ConsoleUser | None:
+    """The user of the cookie's session if it is still live (one indexed read), else None."""
+    data = read_session(request)
+    session_id = data.get(SESSION_FIELD)
+    if not isinstance(session_id, str):
+        return None
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.engine.connect() as connection:
+        principal = await sessions.session_principal(connection, session_id)
+    return ConsoleUser(principal, str(data.get(CSRF_FIELD, ""))) if principal else None
+
+
 async def current_user(request: Request) -> ConsoleUser:
     """The signed-in user, or SignInRequired (redirect) when there is no live session."""
-    data = read_session(request)
-    key_id = data.get("key_id")
-    if not isinstance(key_id, str):
-        raise SignInRequired()
-    runtime: Runtime = request.app.state.runtime
-    try:
-        principal = await runtime.keys.verify_id(key_id)
-    except Unauthorized as error:
-        raise SignInRequired(error.message) from None
-    return ConsoleUser(principal, str(data.get(CSRF_FIELD, "")))
+    user = await signed_in(request)
+    if user is None:
+        had_session = SESSION_FIELD in read_session(request)
+        raise SignInRequired("your session has ended; sign in again" if had_session else None)
+    return user
 
 
 async def viewer(request: Request) -> ConsoleUser:
