@@ -125,8 +125,8 @@ async def test_filters_and_keyset_pages(api: Api) -> None:
         ({"from": "2026-12-01T10:00:00"}, 400, "bad_request"),
         ({"from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}, 400, "bad_request"),
         ({"limit": "0"}, 422, "validation_error"),
-        ({"actor": "ab\x00cd"}, 422, "validation_error"),
-        ({"target": "api_key:\x00"}, 422, "validation_error"),
+        ({"actor": "ab\x00cd"}, 400, "bad_request"),
+        ({"target": "api_key:\x00"}, 400, "bad_request"),
     ],
 )
 async def test_bad_filters_get_the_one_error_shape(
