@@ -1,7 +1,8 @@
 """One JSON Schema per event type: the contract consumers validate and docs/events/ publishes.
 
-The schemas are built here, in code, so the API model of an inbound payment has one source;
-`riskops events schemas` writes them to docs/events/ and a test keeps the two identical.
+An event's data is generated from the pydantic model that defines it (the API's own shapes,
+so each has one source); `riskops events schemas` writes them to docs/events/ and a test keeps
+the two identical.
 """
 
 from collections.abc import Callable
@@ -10,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
+from riskops.core.ids import ULID_PATTERN
+from riskops.decisions.schemas import RiskAssessedData, TransactionCreatedData
 from riskops.events.envelope import (
     RISK_ASSESSED,
     TRANSACTION_CREATED,
@@ -21,17 +25,12 @@ from riskops.events.validation import compile_schema
 from riskops.ledger.schemas import TransactionCreate
 
 Schema = dict[str, Any]
-ULID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$"
 TRACEPARENT_PATTERN = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 LABEL_SOURCES = ["chargeback", "analyst", "simulation", "backfill"]
-OUTCOMES = ["approve", "review", "decline"]
-CHANNELS = ["pos", "ecom", "atm", "moto"]
 
 _STR = {"type": "string", "minLength": 1}
 _NULLABLE_STR = {"type": ["string", "null"]}
 _TIME = {"type": "string", "format": "date-time"}
-_COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$"}
-_CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$"}
 
 
 def _envelope(event_type: str, title: str, data: Schema) -> Schema:
@@ -61,109 +60,8 @@ def _envelope(event_type: str, title: str, data: Schema) -> Schema:
     return schema
 
 
-def _transaction_created() -> Schema:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [
-            "id",
-            "account_id",
-            "amount_minor",
-            "currency",
-            "card",
-            "merchant_id",
-            "merchant_category",
-            "merchant_country",
-            "channel",
-            "device_id",
-            "ip",
-            "user_id",
-            "occurred_at",
-            "created_at",
-        ],
-        "properties": {
-            "id": {"type": "string", "pattern": ULID_PATTERN},
-            "account_id": _STR,
-            "amount_minor": {"type": "integer", "exclusiveMinimum": 0},
-            "currency": _CURRENCY,
-            "card": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["token", "bin", "last4"],
-                "properties": {
-                    "token": _STR,
-                    "bin": {"type": "string", "pattern": "^[0-9]{6,8}$"},
-                    "last4": {"type": "string", "pattern": "^[0-9]{4}$"},
-                },
-            },
-            "merchant_id": _STR,
-            "merchant_category": {"type": "string", "pattern": "^[0-9]{4}$"},
-            "merchant_country": _COUNTRY,
-            "channel": {"enum": CHANNELS},
-            "device_id": _NULLABLE_STR,
-            "ip": _NULLABLE_STR,
-            "user_id": _NULLABLE_STR,
-            "occurred_at": _TIME,
-            "created_at": _TIME,
-        },
-    }
-
-
-def _risk_assessed() -> Schema:
-    array = {"type": "array", "items": {"type": "object"}}
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [
-            "transaction_id",
-            "account_id",
-            "amount_minor",
-            "currency",
-            "channel",
-            "merchant_country",
-            "status",
-            "basis",
-            "score",
-            "score_source",
-            "reason_codes",
-            "rule_hits",
-            "rule_errors",
-            "explanations",
-            "ruleset_version",
-            "model_name",
-            "model_version",
-            "note",
-            "latency_ms",
-            "decided_at",
-        ],
-        "properties": {
-            "transaction_id": {"type": "string", "pattern": ULID_PATTERN},
-            "account_id": _STR,
-            "amount_minor": {"type": "integer", "exclusiveMinimum": 0},
-            "currency": _CURRENCY,
-            "channel": {"enum": CHANNELS},
-            "merchant_country": _COUNTRY,
-            "status": {"enum": OUTCOMES},
-            "basis": _STR,
-            "score": {"type": "number", "minimum": 0, "maximum": 1},
-            "score_source": {"enum": ["rules", "model"]},
-            "reason_codes": {"type": "array", "items": {"type": "string"}},
-            "rule_hits": array,
-            "rule_errors": array,
-            "explanations": array,
-            "ruleset_version": _STR,
-            "model_name": _NULLABLE_STR,
-            "model_version": _NULLABLE_STR,
-            "note": _NULLABLE_STR,
-            "latency_ms": {"type": "number", "minimum": 0},
-            "decided_at": _TIME,
-        },
-    }
-
-
-def _transaction_submitted() -> Schema:
-    # Exactly the body of POST /v1/transactions: one model, two doors.
-    schema = TransactionCreate.model_json_schema()
+def _data(model: type[BaseModel]) -> Schema:
+    schema = model.model_json_schema()
     schema.pop("title", None)
     return schema
 
@@ -196,11 +94,12 @@ def _transaction_labelled() -> Schema:
 def event_schemas() -> dict[str, Schema]:
     return {
         TRANSACTION_CREATED: _envelope(
-            TRANSACTION_CREATED, "TransactionCreated", _transaction_created()
+            TRANSACTION_CREATED, "TransactionCreated", _data(TransactionCreatedData)
         ),
-        RISK_ASSESSED: _envelope(RISK_ASSESSED, "RiskAssessed", _risk_assessed()),
+        RISK_ASSESSED: _envelope(RISK_ASSESSED, "RiskAssessed", _data(RiskAssessedData)),
+        # Exactly the body of POST /v1/transactions: one model, two doors.
         TRANSACTION_SUBMITTED: _envelope(
-            TRANSACTION_SUBMITTED, "TransactionSubmitted", _transaction_submitted()
+            TRANSACTION_SUBMITTED, "TransactionSubmitted", _data(TransactionCreate)
         ),
         TRANSACTION_LABELLED: _envelope(
             TRANSACTION_LABELLED, "TransactionLabelled", _transaction_labelled()
