@@ -113,6 +113,8 @@ class DecisionPipeline:
         principal: Principal,
         started: float,
     ) -> DecisionResult:
+        """ARCHITECTURE's decision path from step 2: idempotency, features, rules, model and
+        policy (the assessment, outside any transaction), one durable write, the answer."""
         found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
         if found.stored is not None:
             document = await self._stored_document(found.stored)
