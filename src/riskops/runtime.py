@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from riskops import contracts
 from riskops.analytics.tasks import AnalyticsConsumer
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
@@ -152,7 +153,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
     consumers = build_consumers(engine, pipeline, labels)
-    events = EventWorkers.from_settings(settings, engine, bus, consumers)
+    events = EventWorkers.from_settings(settings, engine, bus, consumers, contracts.validators())
     writer.on_commit = events.relay.notify
     models = build_model_server(settings, pipeline)
     registry = open_registry(settings)

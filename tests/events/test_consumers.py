@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from riskops.analytics import service as analytics
+from riskops.contracts import validators
 from riskops.db.base import table_of
 from riskops.decisions import repository as decisions
 from riskops.decisions.requests import TransactionCreate
@@ -34,7 +35,9 @@ FAST = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.05)
 
 def runner(runtime: Runtime, name: str, policy: RetryPolicy = FAST) -> ConsumerRunner:
     consumer = build_consumer(name, runtime.consumers)
-    return ConsumerRunner(runtime.bus, consumer, policy, batch_max=100, poll_seconds=0.2)
+    return ConsumerRunner(
+        runtime.bus, consumer, policy, validators(), batch_max=100, poll_seconds=0.2
+    )
 
 
 async def run_until_idle(*runners: ConsumerRunner) -> None:
@@ -178,7 +181,7 @@ async def test_transient_failures_are_retried_with_growing_backoff(runtime: Runt
     await runtime.bus.publish([as_message(LABELS_TOPIC, "k", body)])
     flaky = Flaky(failures=3)
     policy = RetryPolicy(max_attempts=5, base_seconds=0.05, max_seconds=1.0)
-    r = ConsumerRunner(runtime.bus, flaky, policy, poll_seconds=0.2)
+    r = ConsumerRunner(runtime.bus, flaky, policy, validators(), poll_seconds=0.2)
     await run_until_idle(r)
     assert flaky.applied == [body["id"]] and r.dead_lettered == 0
     gaps = [b - a for a, b in zip(flaky.calls, flaky.calls[1:], strict=False)]

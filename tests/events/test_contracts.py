@@ -7,9 +7,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from riskops.auth.roles import Role
+from riskops.contracts import event_schemas, schema_file
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
-from riskops.events.contracts import event_schemas, schema_file
 from riskops.events.envelope import ASSESSMENTS_TOPIC, TRANSACTIONS_TOPIC
 from riskops.events.models import EventLogEntry
 from riskops.simulation.generator import Simulator

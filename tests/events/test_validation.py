@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from riskops.contracts import event_schemas, validators
 from riskops.db.types import utcnow
-from riskops.events.contracts import event_schemas, validators
 from riskops.events.envelope import RISK_ASSESSED, TRANSACTION_CREATED
 from riskops.events.validation import SchemaError, compile_schema
 from riskops.simulation.generator import Simulator
@@ -35,7 +35,15 @@ def assessed() -> dict[str, Any]:
             "transaction_id": "01JAAAAAAAAAAAAAAAAAAAAAAA", "account_id": "a", "amount_minor": 100,
             "currency": "USD", "channel": "pos", "merchant_country": "DE", "status": "approve",
             "basis": "score", "score": 0.1, "score_source": "rules", "reason_codes": ["A"],
-            "rule_hits": [{"rule_id": "x"}], "rule_errors": [], "explanations": [],
+            "rule_hits": [
+                {"rule_id": "x", "action": "review", "reason_code": "A", "severity": "low"}
+            ],
+            "rule_errors": [
+                {"rule_id": "y", "error": "missing_variable", "message": "not supplied"}
+            ],
+            "explanations": [
+                {"feature": "f", "value": 1.0, "contribution": 0.2, "description": "an f"}
+            ],
             "ruleset_version": "1.0.0", "model_name": None, "model_version": None, "note": "n",
             "latency_ms": 1.2, "decided_at": "2026-11-22T03:00:00+00:00",
         },

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.analytics import repository
+from riskops.core.outcome import Outcome
 
 # Upper bounds (ms) of the latency histogram's buckets; the last one is open-ended.
 LATENCY_BOUNDS_MS = (
@@ -43,12 +44,12 @@ async def stats(connection: AsyncConnection, since: datetime | None = None) -> d
                  await repository.totals_by_status(connection, since)}  # fmt: skip
     total = sum(count for count, _ in by_status.values())
     amount = sum(amount for _, amount in by_status.values())
-    approved = by_status.get("approve", (0, 0))[0]
+    approved = by_status.get(Outcome.APPROVE, (0, 0))[0]
     return {
         "total": total,
         "approved": approved,
-        "review": by_status.get("review", (0, 0))[0],
-        "declined": by_status.get("decline", (0, 0))[0],
+        "review": by_status.get(Outcome.REVIEW, (0, 0))[0],
+        "declined": by_status.get(Outcome.DECLINE, (0, 0))[0],
         "approval_rate": round(approved / total, 4) if total else None,
         "avg_amount": round(amount / total, 2) if total else None,
         "p95_latency_ms": quantile(await repository.latency_histogram(connection, since), 0.95),

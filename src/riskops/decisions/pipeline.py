@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,27 +21,17 @@ from riskops.core.errors import Conflict, Unprocessable
 from riskops.core.ids import new_id
 from riskops.core.payment import Payment
 from riskops.decisions import repository
+from riskops.decisions.assessment import assess
 from riskops.decisions.cards import tokenise
 from riskops.decisions.feed import DecisionFeed
 from riskops.decisions.lookup import IdempotencyLookup, LookupKey, Stored
-from riskops.decisions.policy import Outcome, Thresholds, decide
+from riskops.decisions.policy import Thresholds
+from riskops.decisions.records import decision_record
 from riskops.decisions.requests import TransactionCreate
-from riskops.decisions.scoring import Scorer, rules_only_score
-from riskops.decisions.views import transaction_view
-from riskops.decisions.writer import DecisionRows, DecisionWriter
-from riskops.events.envelope import (
-    ASSESSMENTS_TOPIC,
-    RISK_ASSESSED,
-    TRANSACTION_CREATED,
-    TRANSACTIONS_TOPIC,
-    cloud_event,
-    outbox_row,
-)
-from riskops.features import FEATURE_DESCRIPTIONS, OnlineStore, compute_features
-from riskops.rules import RulesEngine, transaction_variables
-
-EVENT_SOURCE = "/riskops/decisions"
-TOP_EXPLANATIONS = 5
+from riskops.decisions.scoring import Scorer
+from riskops.decisions.writer import DecisionWriter
+from riskops.features import OnlineStore, compute_features
+from riskops.rules import RulesEngine
 
 
 class IdempotencyKeyReused(Conflict):
@@ -128,15 +117,46 @@ class DecisionPipeline:
         principal: Principal,
         started: float,
     ) -> DecisionResult:
+        """ARCHITECTURE's decision path from step 2: idempotency, features, rules, model and
+        policy (the assessment, outside any transaction), one durable write, the answer."""
         found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
         if found.stored is not None:
             document = await self._stored_document(found.stored)
             return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
-        new_account = self._claim_currency(request.account_id, request.currency, found.currency)
-
+        opens_account = self._claim_currency(request.account_id, request.currency, found.currency)
         now = datetime.now(UTC)
+        payment = self._payment(request, now)
+        features = await compute_features(self._store, payment)
+        assessment = assess(
+            payment,
+            features,
+            rules=self.rules,
+            scorer=self.scorer,
+            thresholds=self._thresholds,
+            started=started,
+        )
+        record = decision_record(
+            payment,
+            assessment,
+            now=now,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            submitted_by=principal.key_id,
+            opens_account=opens_account,
+        )
+        if await self._writer.submit(record.rows):
+            self.feed.publish(record.document)
+            return DecisionResult(record.document, replayed=False)
+        # Another process stored this key between our lookup and our write.
+        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
+        assert found.stored is not None, "the writer reported a clash on a key that is not stored"
+        document = await self._stored_document(found.stored)
+        return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
+
+    def _payment(self, request: TransactionCreate, now: datetime) -> Payment:
+        """The validated request as the pipeline sees it: the card number tokenised."""
         card = tokenise(request.card_number.get_secret_value(), self._secret)
-        payment = Payment(
+        return Payment(
             transaction_id=new_id(),
             account_id=request.account_id,
             card_token=card.token,
@@ -152,162 +172,6 @@ class DecisionPipeline:
             device_id=request.device_id,
             ip=str(request.ip) if request.ip is not None else None,
             user_id=request.user_id,
-        )
-        rows = self._evaluate(payment, await compute_features(self._store, payment), started, now)
-        rows.transaction["idempotency_key"] = idempotency_key
-        rows.transaction["request_hash"] = request_hash
-        rows.audit["inputs_snapshot"]["submitted_by"] = principal.key_id
-        rows.audit["inputs_snapshot"]["idempotency_key"] = idempotency_key
-        if new_account:
-            rows.new_account = {
-                "id": payment.account_id,
-                "currency": payment.currency,
-                "created_at": now,
-            }
-        if await self._writer.submit(rows):
-            document = transaction_view(rows.transaction, rows.decision)
-            self.feed.publish(document)
-            return DecisionResult(document, replayed=False)
-        # Another process stored this key between our lookup and our write.
-        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
-        assert found.stored is not None, "the writer reported a clash on a key that is not stored"
-        document = await self._stored_document(found.stored)
-        return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
-
-    def _evaluate(
-        self, payment: Payment, features: Mapping[str, float | int], started: float, now: datetime
-    ) -> DecisionRows:
-        variables: dict[str, object] = {**features, **transaction_variables(payment)}
-        evaluation = self.rules.evaluate(variables)
-        hits = [
-            {
-                "rule_id": hit.rule_id,
-                "action": hit.action.value,
-                "reason_code": hit.reason_code,
-                "severity": hit.severity.value,
-            }
-            for hit in evaluation.hits
-        ]
-        errors = [
-            {"rule_id": err.rule_id, "error": err.error_type, "message": err.message}
-            for err in evaluation.errors
-        ]
-        explanations: list[dict[str, Any]] = []
-        if self.scorer is None:
-            score = rules_only_score(hit.severity.weight for hit in evaluation.hits)
-            model_name = model_version = None
-            score_source = "rules"
-        else:
-            model_score = self.scorer.score(
-                features, card=payment.card_token, subject=payment.transaction_id
-            )
-            score, model_name, model_version = (
-                model_score.score,
-                model_score.model_name,
-                model_score.model_version,
-            )
-            score_source = "model"
-            top = sorted(model_score.contributions, key=lambda c: -abs(c.contribution))
-            explanations = [
-                {
-                    "feature": c.feature,
-                    "value": c.value,
-                    "contribution": c.contribution,
-                    "description": FEATURE_DESCRIPTIONS.get(c.feature, c.feature),
-                }
-                for c in top[:TOP_EXPLANATIONS]
-            ]
-        outcome, basis = decide([h["action"] for h in hits], score, self._thresholds)
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
-
-        txn_id = payment.transaction_id
-        transaction = {
-            "id": txn_id,
-            "account_id": payment.account_id,
-            "amount_minor": payment.amount_minor,
-            "currency": payment.currency,
-            "card_token": payment.card_token,
-            "card_bin": payment.card_bin,
-            "card_last4": payment.card_last4,
-            "merchant_id": payment.merchant_id,
-            "merchant_category": payment.merchant_category,
-            "merchant_country": payment.merchant_country,
-            "channel": payment.channel.value,
-            "device_id": payment.device_id,
-            "ip": payment.ip,
-            "user_id": payment.user_id,
-            "occurred_at": payment.occurred_at,
-            "created_at": now,
-        }
-        decision = {
-            "transaction_id": txn_id,
-            "status": outcome.value,
-            "basis": basis.value,
-            "score": score,
-            "score_source": score_source,
-            "reason_codes": list(dict.fromkeys(h["reason_code"] for h in hits)),
-            "rule_hits": hits,
-            "rule_errors": errors,
-            "explanations": explanations,
-            "features": dict(features),
-            "ruleset_version": self.rules.ruleset.version,
-            "model_name": model_name,
-            "model_version": model_version,
-            "latency_ms": latency_ms,
-            "created_at": now,
-        }
-        snapshot = {k: v for k, v in transaction.items() if k not in {"id", "created_at"}}
-        audit = {
-            "id": new_id(),
-            "transaction_id": txn_id,
-            "inputs_snapshot": snapshot,
-            "rules_triggered": hits,
-            "latency_ms": latency_ms,
-            "created_at": now,
-        }
-        document = transaction_view(transaction, decision)
-        created = cloud_event(
-            event_type=TRANSACTION_CREATED,
-            source=EVENT_SOURCE,
-            subject=txn_id,
-            time=now,
-            data={k: v for k, v in document.items() if k != "decision"},
-        )
-        assessed = cloud_event(
-            event_type=RISK_ASSESSED,
-            source=EVENT_SOURCE,
-            subject=txn_id,
-            time=now,
-            data={
-                "transaction_id": txn_id,
-                "account_id": payment.account_id,
-                # What analytics aggregates by, so its consumer needs no second event or query.
-                "amount_minor": payment.amount_minor,
-                "currency": payment.currency,
-                "channel": payment.channel.value,
-                "merchant_country": payment.merchant_country,
-                **document["decision"],
-            },
-        )
-        entry = None
-        if outcome is Outcome.APPROVE:
-            entry = {
-                "id": new_id(),
-                "account_id": payment.account_id,
-                "transaction_id": txn_id,
-                "amount_minor": -payment.amount_minor,
-                "currency": payment.currency,
-                "created_at": now,
-            }
-        return DecisionRows(
-            transaction=transaction,
-            decision=decision,
-            audit=audit,
-            ledger_entry=entry,
-            outbox=[
-                outbox_row(TRANSACTIONS_TOPIC, payment.account_id, created, now),
-                outbox_row(ASSESSMENTS_TOPIC, payment.account_id, assessed, now),
-            ],
         )
 
     def _request_hash(self, request: TransactionCreate) -> str:

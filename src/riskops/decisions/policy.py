@@ -1,30 +1,26 @@
-"""Policy: rule actions first (the strongest wins), otherwise score thresholds."""
+"""Policy: the score's thresholds give an outcome; rules may raise it, an allow list may lower it.
 
+A review or decline rule never lowers what the score says: a payment the model scores at
+decline level stays declined whatever review rule also hit. Only an approve override (an
+allow-list rule) approves against the score, and the basis says so.
+"""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from riskops.core.outcome import Outcome
+from riskops.rules.ruleset import RuleAction
 
-class Outcome(StrEnum):
-    APPROVE = "approve"
-    REVIEW = "review"
-    DECLINE = "decline"
+__all__ = ["Basis", "Outcome", "Thresholds", "decide"]
 
 
 class Basis(StrEnum):
-    """Why the outcome is what it is, so an analyst can tell a rule decision from a score one."""
+    """What decided the outcome, so an analyst can tell a rule decision from a score one."""
 
-    RULE = "rule"
-    SCORE = "score"
-
-
-# Rule actions in increasing strength: combining hits is a max over this order.
-# A tag only annotates; an approve override beats the score but never a review or decline rule.
-ACTION_STRENGTH = {"tag": 0, "approve_override": 1, "review": 2, "decline": 3}
-ACTION_OUTCOME = {
-    "approve_override": Outcome.APPROVE,
-    "review": Outcome.REVIEW,
-    "decline": Outcome.DECLINE,
-}
+    SCORE = "score"  # the score thresholds (no rule asked for more)
+    RULE = "rule"  # a review or decline rule raised the outcome to its own (or matched it)
+    OVERRIDE = "override"  # an approve-override rule (allow list) approved, whatever the score
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +28,28 @@ class Thresholds:
     review: float
     decline: float
 
+    def outcome(self, score: float) -> Outcome:
+        if score >= self.decline:
+            return Outcome.DECLINE
+        if score >= self.review:
+            return Outcome.REVIEW
+        return Outcome.APPROVE
 
-def decide(actions: list[str], score: float, thresholds: Thresholds) -> tuple[Outcome, Basis]:
-    strongest = max(actions, key=ACTION_STRENGTH.__getitem__, default="tag")
-    if strongest in ACTION_OUTCOME:
-        return ACTION_OUTCOME[strongest], Basis.RULE
-    if score >= thresholds.decline:
-        return Outcome.DECLINE, Basis.SCORE
-    if score >= thresholds.review:
-        return Outcome.REVIEW, Basis.SCORE
-    return Outcome.APPROVE, Basis.SCORE
+
+# The same orders as the enums' `strength`, as plain lookups: `decide` runs for every payment.
+_ACTION = {action: action.strength for action in RuleAction}
+_OUTCOME = {outcome: outcome.strength for outcome in Outcome}
+
+
+def decide(
+    actions: Iterable[RuleAction], score: float, thresholds: Thresholds
+) -> tuple[Outcome, Basis]:
+    """The strongest action (a max) against the score's outcome."""
+    by_score = thresholds.outcome(score)
+    strongest = max(actions, key=_ACTION.__getitem__, default=RuleAction.TAG)
+    if strongest is RuleAction.APPROVE_OVERRIDE:
+        return Outcome.APPROVE, Basis.OVERRIDE
+    asked = strongest.outcome
+    if asked is None or _OUTCOME[asked] < _OUTCOME[by_score]:
+        return by_score, Basis.SCORE
+    return asked, Basis.RULE

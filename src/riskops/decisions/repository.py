@@ -8,6 +8,7 @@ from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.core.cursor import decode_cursor, encode_cursor
+from riskops.core.outcome import Outcome
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, DecisionAudit, Transaction
 from riskops.decisions.views import audit_view, canonical, transaction_view
@@ -111,10 +112,7 @@ def status_counts() -> tuple[Any, ...]:
     """Columns: decisions in all, then approved, review and declined ones."""
     return (
         func.count(),
-        *(
-            func.sum(case((decisions.c.status == status, 1), else_=0))
-            for status in ("approve", "review", "decline")
-        ),
+        *(func.sum(case((decisions.c.status == status.value, 1), else_=0)) for status in Outcome),
     )
 
 
@@ -200,10 +198,7 @@ async def timeline(
     query = (
         select(
             bucket,
-            func.count(),
-            func.sum(case((decisions.c.status == "approve", 1), else_=0)),
-            func.sum(case((decisions.c.status == "review", 1), else_=0)),
-            func.sum(case((decisions.c.status == "decline", 1), else_=0)),
+            *status_counts(),
             func.avg(transactions.c.amount_minor),
             func.avg(decisions.c.latency_ms),
             func.max(decisions.c.latency_ms),

@@ -112,6 +112,8 @@ class TransactionCreate(BaseModel):
 
 
 class CardOut(BaseModel):
-    token: str
-    bin: str
-    last4: str
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, description="HMAC of the card number: stable per card")
+    bin: str = Field(pattern=r"^[0-9]{6,8}$")
+    last4: str = Field(pattern=r"^[0-9]{4}$")

@@ -2,9 +2,15 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 RULES_ONLY_NOTE = "no model is registered yet: the score is derived from rule severities alone"
+
+
+class ScoreSource(StrEnum):
+    MODEL = "model"
+    RULES = "rules"  # no model serving: the noisy-or of the hit rules' severities
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from riskops.contracts import validators, write_schemas
 from riskops.core.errors import RiskOpsError
 from riskops.db.migrate import upgrade
 from riskops.events import service
-from riskops.events.contracts import write_schemas
 from riskops.events.workers import EventWorkers
 from riskops.runtime import CONSUMER_TOPICS, Runtime, build_runtime
 from riskops.settings import Settings
@@ -83,7 +83,12 @@ def consume(
 
     async def job(runtime: Runtime) -> None:
         runtime.events = EventWorkers.from_settings(
-            runtime.settings, runtime.engine, runtime.bus, runtime.consumers, consumers=[name]
+            runtime.settings,
+            runtime.engine,
+            runtime.bus,
+            runtime.consumers,
+            validators(),
+            consumers=[name],
         )
         runtime.events.start(relay=False)
         await _until_stopped(runtime, f"consumer {name}")

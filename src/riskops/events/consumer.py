@@ -9,7 +9,7 @@ import asyncio
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,10 +19,12 @@ from riskops.core.background import wait_event
 from riskops.core.errors import RiskOpsError
 from riskops.db.types import utcnow
 from riskops.events.bus import Delivered, EventBus, Message, Subscription
-from riskops.events.contracts import validators
 from riskops.events.envelope import dlq_topic
 
 log = logging.getLogger(__name__)
+# Per event type: None for a valid event, else the first violation. The composition root
+# passes the validators generated from the domains' event models (riskops.contracts).
+Validators = Mapping[str, Callable[[Any], str | None]]
 
 
 class PoisonMessage(RiskOpsError):
@@ -85,7 +87,7 @@ class Consumer(ABC):
         return outcomes
 
 
-def decode(message: Delivered, accepts: frozenset[str]) -> Incoming:
+def decode(message: Delivered, accepts: frozenset[str], validators: Validators) -> Incoming:
     """Parse and validate a CloudEvent against its type's schema, or raise PoisonMessage."""
     try:
         event = orjson.loads(message.value)
@@ -96,7 +98,7 @@ def decode(message: Delivered, accepts: frozenset[str]) -> Incoming:
     event_type = event.get("type")
     if event_type not in accepts:
         raise PoisonMessage(f"unexpected event type {event_type!r}", {"accepts": sorted(accepts)})
-    violation = validators()[event_type](event)
+    violation = validators[event_type](event)
     if violation is not None:
         raise PoisonMessage(f"schema violation at {violation}")
     return Incoming(event, message)
@@ -110,6 +112,7 @@ class ConsumerRunner:
         bus: EventBus,
         consumer: Consumer,
         policy: RetryPolicy,
+        validators: Validators,
         *,
         batch_max: int = 500,
         poll_seconds: float = 1.0,
@@ -117,6 +120,7 @@ class ConsumerRunner:
         self.bus = bus
         self.consumer = consumer
         self.policy = policy
+        self.validators = validators
         self.batch_max = batch_max
         self.poll_seconds = poll_seconds
         self.processed = 0
@@ -156,7 +160,7 @@ class ConsumerRunner:
         items: list[Incoming] = []
         for message in batch:
             try:
-                items.append(decode(message, self.consumer.accepts))
+                items.append(decode(message, self.consumer.accepts, self.validators))
             except PoisonMessage as error:
                 await self.dead_letter(message, error, attempts=1)
         outcomes = await self.consumer.handle_batch(items) if items else []

@@ -18,7 +18,7 @@ from riskops.core.background import Background
 from riskops.core.errors import BadRequest
 from riskops.events import service
 from riskops.events.bus import EventBus
-from riskops.events.consumer import Consumer, ConsumerRunner, RetryPolicy
+from riskops.events.consumer import Consumer, ConsumerRunner, RetryPolicy, Validators
 from riskops.events.relay import OutboxRelay
 from riskops.settings import Settings
 
@@ -74,6 +74,7 @@ class EventWorkers:
         engine: AsyncEngine,
         bus: EventBus,
         registry: ConsumerRegistry,
+        validators: Validators,
         consumers: Sequence[str] | None = None,
     ) -> "EventWorkers":
         relay = OutboxRelay(
@@ -95,6 +96,7 @@ class EventWorkers:
                 bus,
                 build_consumer(name, registry),
                 policy,
+                validators,
                 batch_max=settings.consumer_batch_max,
             )
             for name in names

@@ -21,6 +21,7 @@ from rich.progress import Progress
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
 from riskops.core.errors import BadRequest
+from riskops.core.payment import Channel
 from riskops.db import transaction
 from riskops.decisions.cards import with_check_digit
 from riskops.decisions.requests import TransactionCreate
@@ -73,7 +74,7 @@ def _handbook_rows(frame: pd.DataFrame) -> Iterator[SourceRow]:
             merchant_id=f"fdh-t{terminal}",
             merchant_category="5999",
             merchant_country="FR",
-            channel="pos",
+            channel=Channel.POS,
             occurred_at=occurred,
         )
         yield SourceRow(f"fdh-{int(row.TRANSACTION_ID)}", request, int(row.TX_FRAUD))

@@ -6,16 +6,44 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from riskops.core.outcome import Outcome
 from riskops.rules.errors import RulesetError, problem
 
 
 class RuleAction(StrEnum):
-    """What a hit asks the decision policy to do."""
+    """What a hit asks the decision policy to do.
 
-    DECLINE = "decline"
-    REVIEW = "review"
-    APPROVE_OVERRIDE = "approve_override"  # allowlists: approve even if the model disagrees
+    Combining hits is a max over `strength`: review and decline raise the outcome to theirs,
+    an approve override (an allow list) is the only action that may lower it, a tag forces
+    nothing.
+    """
+
+    DECLINE = Outcome.DECLINE.value
+    REVIEW = Outcome.REVIEW.value
+    APPROVE_OVERRIDE = "approve_override"  # allow lists: approve even if the score disagrees
     TAG = "tag"  # informational: recorded and shown to analysts, forces nothing
+
+    @property
+    def strength(self) -> int:
+        return _ACTION_STRENGTH[self]
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The outcome this action asks for; None for a tag."""
+        return _ACTION_OUTCOME.get(self)
+
+
+_ACTION_STRENGTH: Final[dict[RuleAction, int]] = {
+    RuleAction.TAG: 0,
+    RuleAction.APPROVE_OVERRIDE: 1,
+    RuleAction.REVIEW: 2,
+    RuleAction.DECLINE: 3,
+}
+_ACTION_OUTCOME: Final[dict[RuleAction, Outcome]] = {
+    RuleAction.APPROVE_OVERRIDE: Outcome.APPROVE,
+    RuleAction.REVIEW: Outcome.REVIEW,
+    RuleAction.DECLINE: Outcome.DECLINE,
+}
 
 
 class Severity(StrEnum):
