@@ -1,18 +1,23 @@
 """`riskops train`, `riskops backfill` and `riskops models list|promote|rollback|alias|drift`."""
 
+from __future__ import annotations  # annotations name lazily imported types
+
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from riskops.core.errors import RiskOpsError
-from riskops.db.migrate import upgrade
-from riskops.settings import Settings
+if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
+    from rich.table import Table
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from riskops.ml import service
+    from riskops.ml.gates import GateResult
+    from riskops.settings import Settings
 
 T = TypeVar("T")
 models_app = typer.Typer(help="Registered models: list, promote, roll back, drift.")
@@ -26,9 +31,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models", no_args_is_help=True)
 
 
+def _settings() -> Settings:
+    from riskops.settings import Settings
+
+    return Settings()
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    from riskops.db.migrate import upgrade as upgrade_schema
+
+    await upgrade_schema(engine)
+
+
 def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Run async work with the runtime's engine; a product error becomes a clear exit."""
-    settings = Settings()
+    from riskops.core.errors import RiskOpsError
+
+    settings = _settings()
     try:
         return asyncio.run(work(settings))
     except RiskOpsError as error:
@@ -73,6 +92,8 @@ def train(
 
 
 def _metrics_table(metrics: dict[str, float]) -> Table:
+    from rich.table import Table
+
     table = Table("metric", "holdout")
     for key, value in metrics.items():
         table.add_row(key, f"{value:.4f}")
@@ -113,9 +134,11 @@ def backfill(
 @models_app.command("list")
 def list_models() -> None:
     """Every version of the served model with its aliases and holdout metrics."""
+    from rich.table import Table
+
     from riskops.ml.service import open_registry
 
-    settings = Settings()
+    settings = _settings()
     registry = open_registry(settings)
     table = Table("version", "aliases", "AUC", "AP", "recall@1%FPR", "created")
     for version in registry.versions(settings.model_name):
@@ -143,7 +166,7 @@ def set_alias(
 
     if alias not in {Alias.CHALLENGER, Alias.SHADOW}:
         raise typer.BadParameter("--as must be challenger or shadow; use `promote` for champion")
-    settings = Settings()
+    settings = _settings()
     registry = open_registry(settings)
     if clear:
         registry.clear_alias(settings.model_name, Alias(alias))
@@ -163,7 +186,6 @@ def promote(
     """Make a version the champion if it passes every gate (AUC, PSI, canary errors)."""
     from riskops.db.engine import create_engine
     from riskops.ml import service
-    from riskops.ml.gates import GateResult
 
     async def work(settings: Settings) -> GateResult:
         engine = create_engine(settings.resolved_database_url)
@@ -188,7 +210,7 @@ def rollback() -> None:
     """Point the champion back at the previous champion (the API reloads within seconds)."""
     from riskops.ml.service import open_registry
 
-    settings = Settings()
+    settings = _settings()
     registry = open_registry(settings)
     try:
         current, previous = registry.rollback(settings.model_name)
