@@ -7,6 +7,8 @@ import pytest
 
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
+from riskops.decisions import service as decisions_service
+from riskops.web.templating import _ms
 from riskops.web.session import COOKIE
 from tests.conftest import Api
 from tests.payments import new_key, payment, row_counts
@@ -32,6 +34,7 @@ async def seed(api: Api, count: int = 6) -> list[dict[str, object]]:
         )
         assert response.status_code == 201, response.text
         documents.append(response.json())
+    await api.runtime.events.drain()  # the figures come from the analytics consumer
     return documents
 
 
@@ -164,6 +167,20 @@ async def test_dashboard_shows_the_numbers_of_the_stats_endpoint(api: Api) -> No
     assert page.text.count('class="badge badge-decline"') == statuses.count("decline")
     partial = await api.client.get("/console/stats")
     assert partial.text.lstrip().startswith('<section id="stats"')
+
+
+async def test_dashboard_and_stats_endpoint_share_one_definition(api: Api) -> None:
+    await seed(api, 9)
+    api_stats = (await api.client.get("/v1/stats", headers=api.as_role(Role.VIEWER))).json()
+    async with api.runtime.engine.connect() as connection:
+        dashboard = await decisions_service.dashboard_stats(connection)
+    assert {k: dashboard[k] for k in api_stats} == api_stats
+    assert api_stats["total"] == 9 and api_stats["p95_latency_ms"] is not None
+    await sign_in(api.client, api.keys[Role.VIEWER])
+    page = (await api.client.get("/console/stats")).text
+    assert f'data-kpi="total">{api_stats["total"]}<' in page
+    assert f'data-kpi="approval_rate">{api_stats["approval_rate"] * 100:.1f}%<' in page
+    assert f'data-kpi="p95_latency">{_ms(api_stats["p95_latency_ms"])}<' in page
 
 
 async def test_timeline_buckets_every_decision(api: Api) -> None:

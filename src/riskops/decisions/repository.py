@@ -167,21 +167,6 @@ async def stats(connection: AsyncConnection) -> dict[str, Any]:
     }
 
 
-async def latency_percentile(
-    connection: AsyncConnection, total: int, quantile: float
-) -> float | None:
-    """The decision latency at `quantile` (nearest rank) over `total` decisions."""
-    if not total:
-        return None
-    value = await connection.scalar(
-        select(decisions.c.latency_ms)
-        .order_by(decisions.c.latency_ms)
-        .offset(min(total - 1, int(total * quantile)))
-        .limit(1)
-    )
-    return float(value) if value is not None else None
-
-
 def _epoch_bucket(connection: AsyncConnection, bucket_seconds: int) -> Any:
     # SQLite keeps naive UTC text; PostgreSQL a timestamptz: both become whole epoch buckets.
     if connection.dialect.name == "sqlite":
