@@ -8,8 +8,8 @@ import pytest
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.decisions import service as decisions_service
-from riskops.web.templating import _ms
 from riskops.web.session import COOKIE
+from riskops.web.templating import _ms
 from tests.conftest import Api
 from tests.payments import new_key, payment, row_counts
 from tests.web.console import csrf_of, sign_in
