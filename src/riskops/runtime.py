@@ -1,7 +1,6 @@
 """The one place where settings become adapters: database, online store, rules, writer, pipeline."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,7 +69,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         settings.redis_url,
         settings.redis_key_prefix,
         snapshot_path=settings.data_dir / "features.json",
-        label_delay=timedelta(days=settings.feature_label_delay_days),
+        label_delay=settings.label_delay,
     )
     writer = DecisionWriter(
         engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)
@@ -87,7 +86,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
         token_secret=settings.token_secret(),
     )
-    keys = KeyVerifier(engine, settings.api_key_cache_seconds)
+    keys = KeyVerifier(engine, settings.api_key_cache.total_seconds())
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
@@ -119,7 +118,7 @@ def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
             settings.kafka_bootstrap,
             partitions=settings.kafka_partitions,
             replication=settings.kafka_replication,
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-            publish_timeout=settings.kafka_publish_timeout_seconds,
+            session_timeout_ms=int(settings.kafka_session_timeout.total_seconds() * 1000),
+            publish_timeout=settings.kafka_publish_timeout.total_seconds(),
         )
     return EmbeddedLog(engine)

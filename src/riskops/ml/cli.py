@@ -103,7 +103,7 @@ def _metrics_table(metrics: dict[str, float]) -> Table:
 def backfill(
     path: Annotated[Path, typer.Argument(help="CSV, Parquet, a handbook .pkl or a folder of them")],
     label_delay_days: Annotated[
-        float | None, typer.Option(help="Days until a label is known; default from settings")
+        float | None, typer.Option(help="Days until a label is known; default RISKOPS_LABEL_DELAY")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many payments")] = None,
 ) -> None:
@@ -117,13 +117,12 @@ def backfill(
 
     async def work(settings: Settings) -> tuple[int, int]:
         frame = read_frame(path)
-        delay = timedelta(
-            days=label_delay_days if label_delay_days is not None else settings.label_delay_days
-        )
+        if label_delay_days is not None:  # one delay for the labels and the features reading them
+            settings = settings.model_copy(update={"label_delay": timedelta(days=label_delay_days)})
         runtime = await build_runtime(settings)
         try:
             await upgrade(runtime.engine)
-            return await run_backfill(runtime, frame, delay, limit=limit)
+            return await run_backfill(runtime, frame, settings.label_delay, limit=limit)
         finally:
             await runtime.close()
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,17 +64,17 @@ class ModelTasks:
         await self.reload()
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
-        next_drift = time.monotonic() + self.settings.drift_interval_seconds
-        next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
+        next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
+        next_retrain = time.monotonic() + self.settings.retrain_interval.total_seconds()
         while True:
-            await asyncio.sleep(self.settings.model_reload_seconds)
+            await asyncio.sleep(self.settings.model_reload.total_seconds())
             try:
                 await self.reload()
                 if time.monotonic() >= next_drift:
-                    next_drift = time.monotonic() + self.settings.drift_interval_seconds
+                    next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
                     await self.drift()
                 if self.settings.retrain_enabled and time.monotonic() >= next_retrain:
-                    next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
+                    next_retrain = time.monotonic() + self.settings.retrain_interval.total_seconds()
                     await self.retrain()
             except Exception:  # a registry hiccup must not end serving: log, retry next tick
                 log.exception("model background work failed; retrying")
@@ -107,7 +107,7 @@ class ModelTasks:
     async def retrain(self) -> None:
         assert self.registry is not None
         end = datetime.now(UTC)
-        start = end - timedelta(days=self.settings.retrain_window_days)
+        start = end - self.settings.retrain_window
         try:
             outcome = await service.train_from_log(
                 self.engine, self.settings, self.registry, start, end
