@@ -44,7 +44,16 @@ def serve(
 
 
 def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: int | None) -> None:
+    import logging
+
     import uvicorn
+
+    # The product's own INFO lines (first champion trained, models reloaded) next to uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    product = logging.getLogger("riskops")
+    product.setLevel(logging.INFO)
+    product.addHandler(handler)
 
     uvicorn.run(
         app,

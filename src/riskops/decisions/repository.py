@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.auth.models import ApiKey
 from riskops.core.errors import BadRequest
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, DecisionAudit
@@ -18,6 +19,7 @@ from riskops.ledger.models import Transaction
 transactions = table_of(Transaction)
 decisions = table_of(Decision)
 audits = table_of(DecisionAudit)
+api_keys = table_of(ApiKey)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,12 @@ async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[st
         await connection.execute(select(audits).where(audits.c.transaction_id == transaction_id))
     ).first()
     return audit_view(dict(row._mapping)) if row is not None else None
+
+
+async def key_name(connection: AsyncConnection, key_id: str) -> str | None:
+    """The name given to an API key at creation (who submitted a payment)."""
+    found = await connection.scalar(select(api_keys.c.name).where(api_keys.c.id == key_id))
+    return str(found) if found is not None else None
 
 
 def encode_cursor(occurred_at: datetime, transaction_id: str) -> str:

@@ -57,6 +57,12 @@ async def transaction_detail(connection: AsyncConnection, transaction_id: str) -
     return detail
 
 
+async def submitter_name(connection: AsyncConnection, detail: dict[str, Any]) -> str | None:
+    """The name of the API key that submitted a transaction (its audit keeps the key's id)."""
+    key_id = ((detail.get("audit") or {}).get("inputs_snapshot") or {}).get("submitted_by")
+    return await repository.key_name(connection, key_id) if key_id else None
+
+
 async def audit(connection: AsyncConnection, transaction_id: str) -> dict[str, Any]:
     found = await repository.get_audit(connection, transaction_id)
     if found is None:

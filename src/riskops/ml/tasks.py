@@ -56,12 +56,10 @@ class ModelTasks:
         await asyncio.sleep(STARTUP_GRACE_SECONDS)
         self.registry = await asyncio.to_thread(service.open_registry, self.settings)
         if self.settings.model_bootstrap:
-            created = await asyncio.to_thread(
-                service.bootstrap_champion, self.settings, self.registry
-            )
-            if created is not None:
-                log.info("trained a first champion: %s v%s", created.name, created.version)
+            await self._bootstrap(self.registry)
         await self.reload()
+        if self.server.champion is None:
+            log.warning("no champion to serve: decisions use the rules alone")
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
         next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
@@ -78,6 +76,27 @@ class ModelTasks:
                     await self.retrain()
             except Exception:  # a registry hiccup must not end serving: log, retry next tick
                 log.exception("model background work failed; retrying")
+
+    async def _bootstrap(self, registry: MlflowRegistry) -> None:
+        name = self.settings.model_name
+        if await asyncio.to_thread(registry.alias_version, name, Alias.CHAMPION) is not None:
+            return
+        self.server.training_since = started = datetime.now(UTC)
+        log.info(
+            "no champion yet: training a first one on %d synthetic payments (a minute or two); "
+            "decisions use the rules alone until it serves",
+            self.settings.model_bootstrap_payments,
+        )
+        try:
+            created = await asyncio.to_thread(service.bootstrap_champion, self.settings, registry)
+        finally:
+            self.server.training_since = None
+        if created is not None:
+            took = (datetime.now(UTC) - started).total_seconds()
+            log.info(
+                "first champion %s v%s trained in %.0f s: the model now scores every payment",
+                created.name, created.version, took,
+            )  # fmt: skip
 
     async def reload(self) -> bool:
         """Load whatever the aliases point at now; True if anything changed."""

@@ -174,6 +174,8 @@ async def transaction_detail(request: Request, transaction_id: str, user: User) 
         async with _runtime(request).engine.connect() as connection:
             detail = await decisions.transaction_detail(connection, transaction_id)
             balance = await ledger.balance(connection, detail["account_id"])
+            submitter = await decisions.submitter_name(connection, detail)
     except NotFound as error:
         return render(request, "error.html", {"error": error}, user, status_code=404)
-    return render(request, "transaction.html", {"t": detail, "balance": balance}, user)
+    context = {"t": detail, "balance": balance, "submitter": submitter}
+    return render(request, "transaction.html", context, user)
