@@ -145,16 +145,24 @@ def demo(
     ] = False,
     rate: Annotated[float, typer.Option(help="Live payments per second with --stream")] = 2.0,
 ) -> None:
-    """Seed a believable last day of payments through the real pipeline, then serve."""
+    """Seed a believable last day of payments through the real pipeline, then serve.
+
+    Models serving (the default), the champion scores the seeded payments: on a fresh data
+    folder the first one trains before seeding (about two minutes).
+    """
     from riskops.demo import seed_history, with_stream
     from riskops.settings import Settings
 
     if rate <= 0:
         raise typer.BadParameter("--rate must be above 0 (payments per second)")
     settings = Settings()
-    stored = asyncio.run(seed_history(settings, transactions, seed)) if transactions else 0
+    stored, model = (
+        asyncio.run(seed_history(settings, transactions, seed)) if transactions else (0, None)
+    )
+    scorer = f"scored by {model}" if model else "scored by the rules alone (no model serving)"
     err.print(
-        f"[green]seeded {stored} transactions[/green] into {Path(settings.data_dir).resolve()}"
+        f"[green]seeded {stored} transactions[/green] {scorer} into "
+        f"{Path(settings.data_dir).resolve()}"
     )
     if not serve_after:
         return

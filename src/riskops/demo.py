@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from pydantic import SecretStr
 from rich.progress import Progress
+from rich.status import Status
 
 from riskops.auth.roles import Role
 from riskops.auth.service import Principal
@@ -117,11 +118,26 @@ def synthetic_day(count: int, seed: int, end: datetime) -> Iterator[TransactionC
         )
 
 
-async def seed_history(settings: Settings, count: int, seed: int) -> int:
-    """Seed `count` payments over the day ending now; each run adds its own day."""
+async def serve_champion(runtime: Runtime) -> str | None:
+    """Load the champion into this runtime, training the first one if needed (minutes)."""
+    if not runtime.settings.model_serving:
+        return None
+    from riskops.ml.tasks import ModelTasks  # MLflow and LightGBM: only when models serve
+
+    tasks = ModelTasks(runtime.settings, runtime.engine, runtime.models)
+    with Status("opening the model registry (the first champion trains once, ~2 minutes)"):
+        await tasks.prepare()
+    champion = runtime.models.champion
+    return f"{champion.name} v{champion.version}" if champion is not None else None
+
+
+async def seed_history(settings: Settings, count: int, seed: int) -> tuple[int, str | None]:
+    """Seed `count` payments over the day ending now, scored by the champion when models
+    serve (its first training waits here, before any payment); each run adds its own day."""
     runtime = await build_runtime(settings)
     try:
         await upgrade(runtime.engine)
+        model = await serve_champion(runtime)
         run = new_id()
         payments = list(enumerate(synthetic_day(count, seed, datetime.now(UTC))))
         with Progress() as progress:
@@ -137,7 +153,7 @@ async def seed_history(settings: Settings, count: int, seed: int) -> int:
                 progress.advance(task, len(payments[chunk : chunk + CHUNK]))
     finally:
         await runtime.close()
-    return count
+    return count, model
 
 
 async def stream_payments(runtime: Runtime, rate: float, seed: int) -> None:

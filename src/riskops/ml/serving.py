@@ -115,6 +115,7 @@ class ModelServer:
         # the current champion serves (None: rules alone).
         self.training_since: datetime | None = None
         self.champion_since: datetime | None = None
+        self.loaded = False  # the registry was read once (until then: still loading)
 
     @property
     def champion(self) -> ServedModel | None:

@@ -54,12 +54,7 @@ class ModelTasks:
         started = time.perf_counter()
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
         await asyncio.sleep(STARTUP_GRACE_SECONDS)
-        self.registry = await asyncio.to_thread(service.open_registry, self.settings)
-        if self.settings.model_bootstrap:
-            await self._bootstrap(self.registry)
-        await self.reload()
-        if self.server.champion is None:
-            log.warning("no champion to serve: decisions use the rules alone")
+        await self.prepare()
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
         next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
@@ -76,6 +71,16 @@ class ModelTasks:
                     await self.retrain()
             except Exception:  # a registry hiccup must not end serving: log, retry next tick
                 log.exception("model background work failed; retrying")
+
+    async def prepare(self) -> None:
+        """Open the registry, train a first champion if there is none, load what is aliased."""
+        self.registry = await asyncio.to_thread(service.open_registry, self.settings)
+        if self.settings.model_bootstrap:
+            await self._bootstrap(self.registry)
+        await self.reload()
+        self.server.loaded = True
+        if self.server.champion is None:
+            log.warning("no champion to serve: decisions use the rules alone")
 
     async def _bootstrap(self, registry: MlflowRegistry) -> None:
         name = self.settings.model_name

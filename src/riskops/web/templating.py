@@ -61,6 +61,8 @@ def model_status(request: Request) -> dict[str, Any] | None:
                 "since": server.training_since}  # fmt: skip
     if not runtime.settings.model_serving:
         return {"state": "off", "text": "model serving off: rules alone", "since": None}
+    if not server.loaded:
+        return {"state": "loading", "text": "model: loading…", "since": None}
     return {"state": "none", "text": "model: none yet, rules alone", "since": None}
 
 
