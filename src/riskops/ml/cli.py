@@ -180,7 +180,9 @@ def set_alias(
 @models_app.command("promote")
 def promote(
     version: Annotated[str, typer.Argument(help="Version to make champion")],
-    force: Annotated[bool, typer.Option(help="Promote even if a gate fails (the failed checks are printed)")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if a gate fails (the failed checks are printed)")
+    ] = False,
 ) -> None:
     """Make a version the champion if it passes every gate (AUC, PSI, canary errors)."""
     from riskops.db.engine import create_engine
