@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
+from typer.testing import CliRunner
 
 from riskops.cli import app
 
@@ -77,3 +79,15 @@ def test_the_consume_help_names_every_consumer() -> None:
     consume = typer.main.get_command(app).commands["consume"]  # type: ignore[attr-defined]
     help_text = " ".join(str(getattr(p, "help", "") or "") for p in consume.params)
     assert all(name in help_text for name in CONSUMER_TOPICS), help_text
+
+
+def test_keys_create_speaks_plain_english(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    analyst = runner.invoke(app, ["keys", "create", "--role", "analyst", "--name", "ana"])
+    assert analyst.exit_code == 0, analyst.output
+    assert "created an analyst key named 'ana' (shown once):" in analyst.output
+    viewer = runner.invoke(app, ["keys", "create", "--role", "viewer"])
+    assert "created a viewer key named 'cli'" in viewer.output
+    assert viewer.output.strip().splitlines()[-1].startswith("rk_")

@@ -284,3 +284,12 @@ async def test_the_page_assets_come_from_this_server(api: Api) -> None:
     sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
     assert sources
     assert all(s.startswith("/static/") for s in sources)  # nothing from a CDN
+
+
+async def test_transaction_detail_names_the_key_that_submitted_it(api: Api) -> None:
+    (document,) = await seed(api, 1)
+    await sign_in(api.client, api.keys[Role.VIEWER])
+    page = (await api.client.get(f"/transactions/{document['id']}")).text
+    submitted = re.search(r'data-field="submitted-by">(.*?)</dd>', page, re.S)
+    assert submitted is not None
+    assert submitted.group(1).startswith("test analyst ")  # the key's name, then its id
