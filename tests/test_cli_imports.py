@@ -63,6 +63,8 @@ def test_every_help_imports_nothing_heavy(tmp_path: Path) -> None:
     assert "riskops.cli" in modules
     assert _heavy(modules) == []
     assert "sqlalchemy" not in modules and "riskops.settings" not in modules
+    # Plain help: rich's console, markdown and syntax highlighting stay unimported.
+    assert not {"rich.console", "rich.markdown", "typer.rich_utils"} & modules
 
 
 def test_keys_create_on_a_migrated_database_skips_the_app_and_migrations(tmp_path: Path) -> None:

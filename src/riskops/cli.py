@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from riskops.auth.roles import Role
+from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.simulation.cli import register as register_simulate
@@ -21,13 +21,18 @@ if TYPE_CHECKING:
 
     from riskops.settings import Settings
 
-app = typer.Typer(help="RiskOps: real-time transaction risk decisions.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+# Plain help (no rich markup): rendering it with rich costs more than the 0.5 s a --help may take.
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="RiskOps: real-time transaction risk decisions.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(rich_markup_mode=None, help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
 register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
 register_simulate(app)
-err = Console(stderr=True)
+err = LazyConsole(stderr=True)
 
 
 @app.command()

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+
+from riskops.core.console import LazyConsole
 
 if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
     from riskops.runtime import Runtime
 
-events_app = typer.Typer(help="The event path: topics, lag, schemas.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+events_app = typer.Typer(
+    rich_markup_mode=None, help="The event path: topics, lag, schemas.", no_args_is_help=True
+)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 T = TypeVar("T")
 DOCS_EVENTS = Path("docs/events")
 
@@ -103,7 +106,7 @@ def replay(
 
     async def job(runtime: "Runtime") -> int:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err) as progress:  # fmt: skip
+                      console=err.get()) as progress:  # fmt: skip
             progress.add_task(f"replaying {dlq_topic}", total=None)
             return await service.replay(runtime.bus, dlq_topic, limit)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+
+from riskops.core.console import LazyConsole
 
 if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
     from rich.table import Table
@@ -20,9 +21,11 @@ if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
     from riskops.settings import Settings
 
 T = TypeVar("T")
-models_app = typer.Typer(help="Registered models: list, promote, roll back, drift.")
-err = Console(stderr=True)
-out = Console()
+models_app = typer.Typer(
+    rich_markup_mode=None, help="Registered models: list, promote, roll back, drift."
+)
+err = LazyConsole(stderr=True)
+out = LazyConsole()
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True)
+from riskops.core.console import LazyConsole
+
+err = LazyConsole(stderr=True)
 
 
 def simulate(
@@ -66,7 +67,7 @@ def simulate(
             )
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn())  # fmt: skip
-            with Progress(*columns, console=err) as progress:
+            with Progress(*columns, console=err.get()) as progress:
                 task = progress.add_task(f"payments -> {to}", total=int(rate * duration))
                 return await simulation.run(
                     simulator, rate, duration, lambda n: progress.advance(task, n)
