@@ -1,8 +1,10 @@
 """`riskops demo` seeds its history with the champion serving, never with the rules alone."""
 
+import logging
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from riskops.db.base import table_of
@@ -14,13 +16,19 @@ from tests.conftest import make_settings
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 
-async def test_the_first_champion_trains_before_any_payment_is_seeded(tmp_path: Path) -> None:
+async def test_the_first_champion_trains_before_any_payment_is_seeded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="riskops.ml.tasks")
     settings = make_settings(
         tmp_path, None, model_serving=True, model_bootstrap=True,
         model_bootstrap_payments=1_000, run_workers=False,
     )  # fmt: skip
     stored, model = await seed_history(settings, 40, seed=3)
     assert (stored, model) == (40, "fraud v1")
+    said = [r.getMessage() for r in caplog.records if r.name == "riskops.ml.tasks"]
+    assert any(m.startswith("no champion yet: training a first one") for m in said), said
+    assert any(m.startswith("first champion fraud v1 trained in") for m in said), said
     decisions = table_of(Decision)
     engine = create_engine(settings.resolved_database_url)
     try:
