@@ -27,7 +27,9 @@
 
   function series(label, color, fill, value) {
     return { label: label, stroke: color, width: 2, fill: fill ? color + "22" : undefined,
-      spanGaps: false, value: value || count };
+      spanGaps: false, value: value || count,
+      // Latency has gaps (no payments, no mean): dots keep a lone busy minute visible.
+      points: value ? { show: true, size: 4, fill: color } : undefined };
   }
 
   // Ticks on round UTC times: every 10 minutes over the last hour, every 3 hours over a day.
