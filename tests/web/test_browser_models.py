@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -34,11 +35,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     registry.set_alias("fraud", Alias.CHAMPION, version.version)
     with live_server(data_dir, model_bootstrap="false", model_reload="PT0.5S") as running:
         analyst = running.keys[Role.ANALYST]
+        wait_for_the_champion(running)  # the seeded payments are scored by it
         for i in range(12):
             country = "KP" if i % 4 == 0 else "DE"
             submit_api(running, analyst, account_id=f"acct-{i % 3:04d}",
                        amount_minor=1_500 + 250 * i, merchant_country=country)  # fmt: skip
         yield running
+
+
+def wait_for_the_champion(server: LiveServer) -> None:
+    headers = {"Authorization": f"Bearer {server.keys[Role.VIEWER]}"}
+    deadline = time.monotonic() + 120  # MLflow's import alone takes seconds on a busy machine
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{server.url}/v1/metadata", headers=headers, timeout=10)
+        if found.status_code == 200 and found.json()["models"]:
+            time.sleep(1.5)  # the alias poll installs it right after the registry opens
+            return
+        time.sleep(0.5)
+    raise AssertionError("the champion never appeared in /v1/metadata")
 
 
 @pytest.fixture
@@ -69,6 +83,7 @@ def test_records_filter_and_open_a_detail(page: Page, server: LiveServer) -> Non
     rows = page.locator("table.data tbody tr")
     expect(rows.first).to_be_visible()
     assert rows.count() >= 12
+    expect(rows.filter(has_text="fraud v1").first).to_be_visible()  # scored by the champion
     shot(page, "20-records")
     page.get_by_label("Label").select_option("decline")
     page.get_by_role("button", name="Filter").click()
