@@ -279,7 +279,8 @@ def main() -> None:
                 console.print("end to end: Kafka protocol (Tansu broker), SQLite database ...")
                 kafka = settings_for(
                     base, f"sqlite+aiosqlite:///{base / 'kafka.db'}", bus="kafka",
-                    kafka_bootstrap=bootstrap, kafka_partitions=3, kafka_session_timeout_ms=6000,
+                    kafka_bootstrap=bootstrap, kafka_partitions=3,
+                    kafka_session_timeout=timedelta(seconds=6),
                 )  # fmt: skip
                 results["end_to_end"]["kafka_tansu"] = asyncio.run(end_to_end(kafka, args.payments))
         console.print(

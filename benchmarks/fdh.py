@@ -24,9 +24,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+import fdh_handbook as fdh  # the sibling module (scripts run as python benchmarks/NAME.py)
 from fdh_parity import replay  # the sibling script: run as python benchmarks/fdh.py
 from riskops.features import FEATURE_NAMES
-from riskops.ml import fdh
 from riskops.ml.metrics import classification_metrics
 from riskops.ml.training import TrainingConfig, fit_booster
 

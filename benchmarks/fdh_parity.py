@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+import fdh_handbook as fdh  # the sibling module (scripts run as python benchmarks/NAME.py)
 from riskops.core.payment import Channel, Payment
 from riskops.features import (
     FEATURE_NAMES,
@@ -32,7 +33,6 @@ from riskops.features import (
     MemoryOnlineStore,
     build_feature_vector,
 )
-from riskops.ml import fdh
 
 # handbook column -> (our feature, scale applied to ours)
 COVERED = {

@@ -1,6 +1,7 @@
 """Settings: production refuses placeholders; development makes its own secret once."""
 
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,26 @@ def test_development_generates_a_private_stable_secret(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path, _env_file=None).token_secret() == first  # type: ignore[call-arg]
     mode = (tmp_path / "secrets.env").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_durations_read_iso_8601_or_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKOPS_LABEL_DELAY", "P3D")
+    monkeypatch.setenv("RISKOPS_RELAY_POLL", "0.5")
+    monkeypatch.setenv("RISKOPS_DRIFT_WINDOW", "PT6H")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.label_delay == timedelta(days=3)
+    assert settings.relay_poll == timedelta(seconds=0.5)
+    assert settings.drift_window == timedelta(hours=6)
+    with pytest.raises(ValidationError, match="label_delay"):
+        Settings(label_delay="PT0S", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_example_env_file_is_what_the_settings_read() -> None:
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    names = {
+        line.split("=", 1)[0].removeprefix("RISKOPS_").lower()
+        for line in example.read_text().splitlines()
+        if line.startswith("RISKOPS_")
+    }
+    assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
+    assert Settings(_env_file=example)  # type: ignore[call-arg]

@@ -7,7 +7,6 @@ starts what the settings ask a server process to run, `close()` stops it all.
 import asyncio
 import gc
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -123,7 +122,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         settings.redis_url,
         settings.redis_key_prefix,
         snapshot_path=settings.data_dir / "features.json",
-        label_delay=timedelta(days=settings.feature_label_delay_days),
+        label_delay=settings.label_delay,
     )
     writer = DecisionWriter(
         engine, batch_max=settings.commit_batch_max, workers=WRITERS.get(engine.dialect.name, 1)
@@ -142,7 +141,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     )
     keys = KeyVerifier(
         engine,
-        settings.api_key_cache_seconds,
+        settings.api_key_cache.total_seconds(),
         AuthThrottle(
             settings.auth_failures_max, settings.auth_failure_window, settings.auth_lockout
         ),
@@ -211,8 +210,8 @@ def build_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
             settings.kafka_bootstrap,
             partitions=settings.kafka_partitions,
             replication=settings.kafka_replication,
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-            publish_timeout=settings.kafka_publish_timeout_seconds,
+            session_timeout_ms=int(settings.kafka_session_timeout.total_seconds() * 1000),
+            publish_timeout=settings.kafka_publish_timeout.total_seconds(),
         )
     return EmbeddedLog(engine)
 

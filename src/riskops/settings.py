@@ -1,17 +1,34 @@
-"""One typed settings class: every backend, secret and threshold, read from RISKOPS_* or .env."""
+"""One typed settings class: every backend, secret and threshold, read from RISKOPS_* or .env.
+
+Durations are `timedelta`: an ISO 8601 duration (`PT30S`, `PT24H`, `P7D`) or a number of seconds.
+"""
 
 import secrets
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never reach production: the development defaults and obvious fillers.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 SECRETS_FILE = "secrets.env"
+
+
+def _seconds_or_iso(value: object) -> object:
+    # Environment values arrive as text; "30" or "0.5" mean seconds, anything else is ISO 8601.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+# A duration: an ISO 8601 duration (PT30S, PT24H, P7D) or a number of seconds.
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class Settings(BaseSettings):
@@ -29,15 +46,16 @@ class Settings(BaseSettings):
     feature_store: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "riskops:f:"
-    # Merchant fraud-rate features read labels of payments at least this old (fraud is
-    # reported late; younger payments would look genuine only because nobody reported yet).
-    feature_label_delay_days: float = Field(default=7, gt=0, le=60)
+    # How long after a payment its fraud label is known. Merchant fraud-rate features read
+    # labels of payments at least this old (younger payments would look genuine only because
+    # nobody reported yet), and `riskops backfill` stores each label this long after its payment.
+    label_delay: Duration = Field(default=timedelta(days=7), gt=timedelta(0), le=timedelta(days=60))
 
     # HMAC key that turns a card number into a stable token; the raw number is never kept.
     card_token_secret: SecretStr = SecretStr("")
     # Signs the web console's session cookie; generated into the data folder in development.
     session_secret: SecretStr = SecretStr("")
-    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    session_max_age: Duration = Field(default=timedelta(hours=12), ge=timedelta(minutes=1))
 
     ruleset_path: Path | None = Field(default=None, description="TOML ruleset; default: shipped")
     review_threshold: float = Field(default=0.5, ge=0, le=1)
@@ -52,18 +70,18 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=500, ge=1)
     # Group commit: decisions of concurrent requests share one database transaction.
     commit_batch_max: int = Field(default=256, ge=1)
-    api_key_cache_seconds: float = Field(default=30.0, ge=0)
+    api_key_cache: Duration = Field(default=timedelta(seconds=30), ge=timedelta(0))
     # Every process re-reads the count of revoked keys this often and drops its key cache when
     # it grew: a key revoked elsewhere stops working within this period (the revoking process
     # drops it at once).
-    api_key_revocation_check: timedelta = Field(
+    api_key_revocation_check: Duration = Field(
         default=timedelta(seconds=1), gt=timedelta(0), le=timedelta(seconds=60)
     )
     # Failed authentication (a bad API key, a refused console sign-in): this many from one
     # client within the window locks that client out (429 with Retry-After) for the lockout.
     auth_failures_max: int = Field(default=10, ge=1)
-    auth_failure_window: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
-    auth_lockout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    auth_failure_window: Duration = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    auth_lockout: Duration = Field(default=timedelta(minutes=5), gt=timedelta(0))
 
     auto_migrate: bool = Field(default=True, description="Upgrade the schema at start")
     bootstrap_admin_key: bool = Field(
@@ -80,9 +98,11 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=6, ge=1, description="For topics RiskOps creates")
     kafka_replication: int = Field(default=1, ge=1)
-    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
-    kafka_publish_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Unacknowledged by then: the rows stay in the outbox"
+    kafka_session_timeout: Duration = Field(default=timedelta(seconds=10), ge=timedelta(seconds=1))
+    kafka_publish_timeout: Duration = Field(
+        default=timedelta(seconds=30),
+        gt=timedelta(0),
+        description="Unacknowledged by then: the rows stay in the outbox",
     )
     run_workers: bool = Field(
         default=True, description="Run the relay and consumers inside the API process"
@@ -91,13 +111,19 @@ class Settings(BaseSettings):
         default=["risk", "labels", "analytics"], description="Consumers run_workers starts"
     )
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=1.0, gt=0, description="Fallback when not woken")
-    outbox_retention_hours: float = Field(default=24, gt=0, description="Sent rows kept")
-    event_log_retention_hours: float = Field(default=168, gt=0, description="Embedded log kept")
+    relay_poll: Duration = Field(
+        default=timedelta(seconds=1), gt=timedelta(0), description="Fallback when not woken"
+    )
+    outbox_retention: Duration = Field(
+        default=timedelta(hours=24), gt=timedelta(0), description="Sent rows kept"
+    )
+    event_log_retention: Duration = Field(
+        default=timedelta(days=7), gt=timedelta(0), description="Embedded log kept"
+    )
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1, description="Then the message is a DLQ")
-    consumer_retry_base_seconds: float = Field(default=0.2, ge=0)
-    consumer_retry_max_seconds: float = Field(default=10.0, ge=0)
+    consumer_retry_base: Duration = Field(default=timedelta(seconds=0.2), ge=timedelta(0))
+    consumer_retry_max: Duration = Field(default=timedelta(seconds=10), ge=timedelta(0))
 
     # Models (see src/riskops/ml/): registry, serving, drift and retraining.
     model_name: str = Field(default="fraud", description="Registered model the API serves")
@@ -112,13 +138,14 @@ class Settings(BaseSettings):
     )
     model_bootstrap_payments: int = Field(default=20_000, ge=1_000)
     canary_share: float = Field(default=0.1, ge=0, le=1, description="Challenger traffic share")
-    model_reload_seconds: float = Field(default=5.0, gt=0, description="Alias polling period")
-    drift_interval_seconds: float = Field(default=3600, gt=0)
-    drift_window_hours: float = Field(default=24, gt=0)
-    retrain_interval_seconds: float = Field(default=3600, gt=0)
+    model_reload: Duration = Field(
+        default=timedelta(seconds=5), gt=timedelta(0), description="Alias polling period"
+    )
+    drift_interval: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
+    drift_window: Duration = Field(default=timedelta(hours=24), gt=timedelta(0))
+    retrain_interval: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
     retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the API")
-    retrain_window_days: float = Field(default=30, gt=0)
-    label_delay_days: float = Field(default=7, ge=0, description="Backfill: label arrival delay")
+    retrain_window: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
@@ -144,6 +171,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'riskops.db'}"
+
+    @property
+    def session_max_age_seconds(self) -> int:
+        """The session lifetime in whole seconds (what the cookie signer takes)."""
+        return int(self.session_max_age.total_seconds())
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,9 @@ def event_settings(tmp_path: Path, database_url: str, **overrides: object) -> Se
     values: dict[str, object] = {
         "run_workers": False,
         "consumer_max_attempts": 3,
-        "consumer_retry_base_seconds": 0.01,
-        "consumer_retry_max_seconds": 0.05,
-        "relay_poll_seconds": 0.2,
+        "consumer_retry_base": timedelta(seconds=0.01),
+        "consumer_retry_max": timedelta(seconds=0.05),
+        "relay_poll": timedelta(seconds=0.2),
         **overrides,
     }
     return make_settings(tmp_path, database_url, **values)
@@ -140,7 +141,7 @@ async def flow_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             "bus": "kafka",
             "kafka_bootstrap": broker.bootstrap,
             "kafka_partitions": 3,
-            "kafka_session_timeout_ms": 6000,
+            "kafka_session_timeout": timedelta(seconds=6),
         }
     built = await build_runtime(event_settings(tmp_path, sqlite, **overrides))
     await upgrade(built.engine)

@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -35,8 +36,8 @@ async def kafka_api(broker: Broker, tmp_path: Path) -> AsyncIterator[Api]:
         bus="kafka",
         kafka_bootstrap=broker.bootstrap,
         kafka_partitions=3,
-        kafka_session_timeout_ms=6000,
-        kafka_publish_timeout_seconds=3.0,
+        kafka_session_timeout=timedelta(seconds=6),
+        kafka_publish_timeout=timedelta(seconds=3),
         run_workers=True,
     )
     app = create_app(settings)

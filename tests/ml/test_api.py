@@ -41,7 +41,7 @@ async def model_api(
         database_url,
         model_serving=True,
         model_bootstrap=False,
-        model_reload_seconds=0.1,
+        model_reload=timedelta(seconds=0.1),
         canary_share=0.0,
         review_threshold=0.0,  # every decision is explained: the test can see contributions
         run_workers=False,

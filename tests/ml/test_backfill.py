@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from benchmarks.fdh_handbook import data_dir
 from sqlalchemy import select
 
 from riskops.core.errors import BadRequest
@@ -12,7 +13,6 @@ from riskops.db.base import table_of
 from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
 from riskops.ml.backfill import backfill, read_frame
-from riskops.ml.fdh import data_dir
 from tests.conftest import Api
 from tests.payments import CARD
 

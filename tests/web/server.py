@@ -45,8 +45,11 @@ async def _prepare(database_url: str) -> dict[Role, str]:
 
 
 @contextlib.contextmanager
-def live_server(data_dir: Path) -> Iterator[LiveServer]:
-    """Migrate, create one key per role, start the app and wait until it answers."""
+def live_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
+    """Migrate, create one key per role, start the app and wait until it answers.
+
+    `settings` are extra RISKOPS_<NAME> values for the server (e.g. model_bootstrap="false").
+    """
     database_url = f"sqlite+aiosqlite:///{data_dir / 'riskops.db'}"
     # In a thread of its own: the test session may already run an event loop on this one.
     with ThreadPoolExecutor(1) as pool:
@@ -59,6 +62,7 @@ def live_server(data_dir: Path) -> Iterator[LiveServer]:
         "RISKOPS_CARD_TOKEN_SECRET": "browser-test-card-token-secret-0123456789",
         "RISKOPS_BOOTSTRAP_ADMIN_KEY": "false",
         "RISKOPS_ENVIRONMENT": "development",
+        **{f"RISKOPS_{name.upper()}": value for name, value in settings.items()},
     }
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(

@@ -4,6 +4,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ async def test_predict_form_follows_the_models_schema_and_keeps_a_record(
     page = await served.client.get("/predict")
     assert page.status_code == 200
     fields = re.findall(r'name="f:([a-z0-9_]+)"', page.text)
-    assert fields == list(small_model.features)
+    assert sorted(fields) == sorted(small_model.features)  # grouped, every feature once
     assert "fraud v1 (champion)" in page.text
     form = {f"f:{name}": "1" for name in fields} | {"model_id": "fraud:1", "csrf_token": csrf}
     scored = await served.client.post("/predict", data=form)
@@ -125,3 +126,42 @@ async def test_records_list_decisions_with_filters_and_a_detail(api: Api) -> Non
     assert bad.status_code == 400
     no_models = await api.client.get("/predict")
     assert "No models to show yet" in no_models.text
+
+
+async def test_predict_form_starts_from_a_typical_payment_in_groups(
+    served: Api, small_model: TrainedModel
+) -> None:
+    csrf = await sign_in(served.client, served.keys[Role.ANALYST])
+    page = (await served.client.get("/predict")).text
+    assert small_model.typical and "Prefilled with a typical genuine payment" in page
+    values = dict(re.findall(r'name="f:([a-z0-9_]+)" inputmode="decimal" value="([^"]*)"', page))
+    assert values == {name: f"{small_model.typical[name]:g}" for name in small_model.features}
+    groups = re.findall(r'<details class="feature-group" data-group="(\w+)" ?(open)?>', page)
+    assert groups[0] == ("payment", "open")
+    assert {g for g, _ in groups} >= {"payment", "card", "account", "merchant"}
+    assert all(not is_open for g, is_open in groups[1:])  # the histories start folded
+    # Submitted as shown, the typical payment is not fraud.
+    form = {f"f:{name}": value for name, value in values.items()}
+    scored = await served.client.post(
+        "/predict", data=form | {"model_id": "fraud:1", "csrf_token": csrf}
+    )
+    assert scored.status_code == 201
+    assert 'class="badge badge-legit"' in scored.text, scored.text[:400]
+
+
+async def test_status_line_says_which_champion_serves_or_that_one_trains(served: Api) -> None:
+    await sign_in(served.client, served.keys[Role.VIEWER])
+    page = (await served.client.get("/records")).text
+    assert 'data-model-state="serving"' in page and "model: fraud v1" in page
+    assert "Training the first champion" not in page
+    server = served.runtime.models
+    champion = server.models.pop(Alias.CHAMPION)
+    server.training_since = datetime.now(UTC)
+    try:
+        training = (await served.client.get("/records")).text
+    finally:
+        server.models[Alias.CHAMPION] = champion
+        server.training_since = None
+    assert 'data-model-state="training"' in training
+    assert "Training the first champion model" in training
+    assert "decided by the rules alone" in training

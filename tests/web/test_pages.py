@@ -7,7 +7,9 @@ import pytest
 
 from riskops.auth import service as key_service
 from riskops.auth.roles import Role
+from riskops.decisions import service as decisions_service
 from riskops.web.session import COOKIE
+from riskops.web.templating import _ms
 from tests.conftest import Api
 from tests.payments import new_key, payment, row_counts
 from tests.web.console import csrf_of, sign_in
@@ -32,6 +34,7 @@ async def seed(api: Api, count: int = 6) -> list[dict[str, object]]:
         )
         assert response.status_code == 201, response.text
         documents.append(response.json())
+    await api.runtime.events.drain()  # the figures come from the analytics consumer
     return documents
 
 
@@ -166,6 +169,20 @@ async def test_dashboard_shows_the_numbers_of_the_stats_endpoint(api: Api) -> No
     assert partial.text.lstrip().startswith('<section id="stats"')
 
 
+async def test_dashboard_and_stats_endpoint_share_one_definition(api: Api) -> None:
+    await seed(api, 9)
+    api_stats = (await api.client.get("/v1/stats", headers=api.as_role(Role.VIEWER))).json()
+    async with api.runtime.engine.connect() as connection:
+        dashboard = await decisions_service.dashboard_stats(connection)
+    assert {k: dashboard[k] for k in api_stats} == api_stats
+    assert api_stats["total"] == 9 and api_stats["p95_latency_ms"] is not None
+    await sign_in(api.client, api.keys[Role.VIEWER])
+    page = (await api.client.get("/console/stats")).text
+    assert f'data-kpi="total">{api_stats["total"]}<' in page
+    assert f'data-kpi="approval_rate">{api_stats["approval_rate"] * 100:.1f}%<' in page
+    assert f'data-kpi="p95_latency">{_ms(api_stats["p95_latency_ms"])}<' in page
+
+
 async def test_timeline_buckets_every_decision(api: Api) -> None:
     await sign_in(api.client, api.keys[Role.VIEWER])
     await seed(api, 5)
@@ -267,3 +284,12 @@ async def test_the_page_assets_come_from_this_server(api: Api) -> None:
     sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
     assert sources
     assert all(s.startswith("/static/") for s in sources)  # nothing from a CDN
+
+
+async def test_transaction_detail_names_the_key_that_submitted_it(api: Api) -> None:
+    (document,) = await seed(api, 1)
+    await sign_in(api.client, api.keys[Role.VIEWER])
+    page = (await api.client.get(f"/transactions/{document['id']}")).text
+    submitted = re.search(r'data-field="submitted-by">(.*?)</dd>', page, re.S)
+    assert submitted is not None
+    assert submitted.group(1).startswith("test analyst ")  # the key's name, then its id

@@ -40,17 +40,33 @@ def quantile(histogram: dict[int, int], q: float) -> float | None:
 
 
 async def stats(connection: AsyncConnection, since: datetime | None = None) -> dict[str, Any]:
+    """The stats document of `GET /v1/stats` (and of the console's dashboard)."""
+    found, _ = await _stats(connection, since)
+    return found
+
+
+async def dashboard_stats(connection: AsyncConnection) -> dict[str, Any]:
+    """The same stats plus the median latency, from the same histogram (the console shows both)."""
+    found, histogram = await _stats(connection, None)
+    return found | {"p50_latency_ms": quantile(histogram, 0.5)}
+
+
+async def _stats(
+    connection: AsyncConnection, since: datetime | None
+) -> tuple[dict[str, Any], dict[int, int]]:
     by_status = {status: (count, amount) for status, count, amount in
                  await repository.totals_by_status(connection, since)}  # fmt: skip
     total = sum(count for count, _ in by_status.values())
     amount = sum(amount for _, amount in by_status.values())
     approved = by_status.get(Outcome.APPROVE, (0, 0))[0]
-    return {
+    histogram = await repository.latency_histogram(connection, since)
+    found = {
         "total": total,
         "approved": approved,
         "review": by_status.get(Outcome.REVIEW, (0, 0))[0],
         "declined": by_status.get(Outcome.DECLINE, (0, 0))[0],
         "approval_rate": round(approved / total, 4) if total else None,
         "avg_amount": round(amount / total, 2) if total else None,
-        "p95_latency_ms": quantile(await repository.latency_histogram(connection, since), 0.95),
+        "p95_latency_ms": quantile(histogram, 0.95),
     }
+    return found, histogram

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.auth.models import ApiKey
 from riskops.core.cursor import decode_cursor, encode_cursor
 from riskops.core.outcome import Outcome
 from riskops.db.base import table_of
@@ -16,6 +17,7 @@ from riskops.decisions.views import audit_view, canonical, transaction_view
 transactions = table_of(Transaction)
 decisions = table_of(Decision)
 audits = table_of(DecisionAudit)
+api_keys = table_of(ApiKey)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,12 @@ async def get_audit(connection: AsyncConnection, transaction_id: str) -> dict[st
         await connection.execute(select(audits).where(audits.c.transaction_id == transaction_id))
     ).first()
     return audit_view(dict(row._mapping)) if row is not None else None
+
+
+async def key_name(connection: AsyncConnection, key_id: str) -> str | None:
+    """The name given to an API key at creation (who submitted a payment)."""
+    found = await connection.scalar(select(api_keys.c.name).where(api_keys.c.id == key_id))
+    return str(found) if found is not None else None
 
 
 async def list_transactions(
@@ -165,21 +173,6 @@ async def stats(connection: AsyncConnection) -> dict[str, Any]:
         "avg_amount": round(float(avg_amount), 2) if avg_amount is not None else None,
         "p95_latency_ms": float(p95) if p95 is not None else None,
     }
-
-
-async def latency_percentile(
-    connection: AsyncConnection, total: int, quantile: float
-) -> float | None:
-    """The decision latency at `quantile` (nearest rank) over `total` decisions."""
-    if not total:
-        return None
-    value = await connection.scalar(
-        select(decisions.c.latency_ms)
-        .order_by(decisions.c.latency_ms)
-        .offset(min(total - 1, int(total * quantile)))
-        .limit(1)
-    )
-    return float(value) if value is not None else None
 
 
 def _epoch_bucket(connection: AsyncConnection, bucket_seconds: int) -> Any:

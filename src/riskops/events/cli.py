@@ -6,31 +6,30 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import orjson
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from riskops.contracts import validators, write_schemas
-from riskops.core.errors import RiskOpsError
-from riskops.db.migrate import upgrade
-from riskops.events import service
-from riskops.events.workers import EventWorkers
-from riskops.runtime import CONSUMER_TOPICS, Runtime, build_runtime
-from riskops.settings import Settings
+from riskops.core.console import LazyConsole
 
-events_app = typer.Typer(help="The event path: topics, lag, schemas.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
+    from riskops.runtime import Runtime
+
+events_app = typer.Typer(
+    rich_markup_mode=None, help="The event path: topics, lag, schemas.", no_args_is_help=True
+)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 T = TypeVar("T")
 DOCS_EVENTS = Path("docs/events")
 
 
 @contextlib.asynccontextmanager
-async def _runtime() -> AsyncIterator[Runtime]:
+async def _runtime() -> AsyncIterator["Runtime"]:
+    from riskops.db.migrate import upgrade
+    from riskops.runtime import build_runtime
+    from riskops.settings import Settings
+
     settings = Settings()
     runtime = await build_runtime(settings)
     try:
@@ -40,7 +39,9 @@ async def _runtime() -> AsyncIterator[Runtime]:
         await runtime.close()
 
 
-def _run(job: Callable[[Runtime], Awaitable[T]]) -> T:
+def _run(job: Callable[["Runtime"], Awaitable[T]]) -> T:
+    from riskops.core.errors import RiskOpsError
+
     async def main() -> T:
         async with _runtime() as runtime:
             return await job(runtime)
@@ -52,7 +53,7 @@ def _run(job: Callable[[Runtime], Awaitable[T]]) -> T:
         raise typer.Exit(2) from None
 
 
-async def _until_stopped(runtime: Runtime, label: str) -> None:
+async def _until_stopped(runtime: "Runtime", label: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +66,7 @@ async def _until_stopped(runtime: Runtime, label: str) -> None:
 def relay() -> None:
     """Publish committed outbox rows to the bus until stopped (one of several is fine)."""
 
-    async def job(runtime: Runtime) -> None:
+    async def job(runtime: "Runtime") -> None:
         runtime.events.runners = []
         runtime.events.start()
         await _until_stopped(runtime, "relaying the outbox")
@@ -74,14 +75,18 @@ def relay() -> None:
 
 
 def consume(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(CONSUMER_TOPICS)}")],
+    name: Annotated[str, typer.Argument(help="A consumer: risk, labels or analytics")],
 ) -> None:
     """Run one consumer group (scale out with more processes and partitions)."""
+    from riskops.contracts import validators
+    from riskops.events.workers import EventWorkers
+    from riskops.runtime import CONSUMER_TOPICS
+
     if name not in CONSUMER_TOPICS:
         err.print(f"[red]no consumer named {name!r}[/red]; known: {', '.join(CONSUMER_TOPICS)}")
         raise typer.Exit(2)
 
-    async def job(runtime: Runtime) -> None:
+    async def job(runtime: "Runtime") -> None:
         runtime.events = EventWorkers.from_settings(
             runtime.settings,
             runtime.engine,
@@ -101,10 +106,13 @@ def replay(
     limit: Annotated[int | None, typer.Option(help="At most this many")] = None,
 ) -> None:
     """Re-drive dead letters to the topic they failed on (each one once)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    async def job(runtime: Runtime) -> int:
+    from riskops.events import service
+
+    async def job(runtime: "Runtime") -> int:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err) as progress:  # fmt: skip
+                      console=err.get()) as progress:  # fmt: skip
             progress.add_task(f"replaying {dlq_topic}", total=None)
             return await service.replay(runtime.bus, dlq_topic, limit)
 
@@ -119,8 +127,11 @@ def tail(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Wait for more")] = False,
 ) -> None:
     """Print a topic's messages from the beginning, one JSON line each (commits nothing)."""
+    import orjson
 
-    async def job(runtime: Runtime) -> None:
+    from riskops.events import service
+
+    async def job(runtime: "Runtime") -> None:
         async for message in service.tail(runtime.bus, topic, limit, follow):
             line: dict[str, Any] = {
                 "topic": message.topic,
@@ -143,6 +154,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
 ) -> None:
     """Outbox backlog, consumer lag per topic and dead letters waiting."""
+    import orjson
+    from rich.table import Table
+
     found = _run(lambda runtime: runtime.events.status())
     if as_json:
         print(orjson.dumps(found, default=_default).decode())
@@ -168,6 +182,8 @@ def schemas(
     folder: Annotated[Path, typer.Option(help="Where to write them")] = DOCS_EVENTS,
 ) -> None:
     """Write the JSON Schema of every event type (the committed copies live in docs/events/)."""
+    from riskops.contracts import write_schemas
+
     for path in write_schemas(folder):
         err.print(f"wrote {path}")
 

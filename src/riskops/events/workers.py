@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,14 +80,14 @@ class EventWorkers:
             engine,
             bus,
             batch_size=settings.relay_batch_size,
-            poll_seconds=settings.relay_poll_seconds,
-            retention=timedelta(hours=settings.outbox_retention_hours),
-            log_retention=timedelta(hours=settings.event_log_retention_hours),
+            poll_seconds=settings.relay_poll.total_seconds(),
+            retention=settings.outbox_retention,
+            log_retention=settings.event_log_retention,
         )
         policy = RetryPolicy(
             settings.consumer_max_attempts,
-            settings.consumer_retry_base_seconds,
-            settings.consumer_retry_max_seconds,
+            settings.consumer_retry_base.total_seconds(),
+            settings.consumer_retry_max.total_seconds(),
         )
         names = settings.consumers if consumers is None else consumers
         runners = [

@@ -1,5 +1,7 @@
 """`riskops train`, `riskops backfill` and `riskops models list|promote|rollback|alias|drift`."""
 
+from __future__ import annotations  # annotations name lazily imported types
+
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
@@ -7,22 +9,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from riskops.core.errors import RiskOpsError
-from riskops.db.migrate import upgrade
-from riskops.settings import Settings
+from riskops.core.console import LazyConsole
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the product is imported when a command runs, not for --help
+    from rich.table import Table
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from riskops.ml import service
+    from riskops.ml.gates import GateResult
     from riskops.ml.registry import ModelRegistry
+    from riskops.settings import Settings
 
 T = TypeVar("T")
-models_app = typer.Typer(help="Registered models: list, promote, roll back, drift.")
-err = Console(stderr=True)
-out = Console()
+models_app = typer.Typer(
+    rich_markup_mode=None, help="Registered models: list, promote, roll back, drift."
+)
+err = LazyConsole(stderr=True)
+out = LazyConsole()
 
 
 def register(app: typer.Typer) -> None:
@@ -31,9 +35,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models", no_args_is_help=True)
 
 
+def _settings() -> Settings:
+    from riskops.settings import Settings
+
+    return Settings()
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    from riskops.db.migrate import upgrade as upgrade_schema
+
+    await upgrade_schema(engine)
+
+
 def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Run async work with the runtime's engine; a product error becomes a clear exit."""
-    settings = Settings()
+    from riskops.core.errors import RiskOpsError
+
+    settings = _settings()
     try:
         return asyncio.run(work(settings))
     except RiskOpsError as error:
@@ -81,6 +99,8 @@ def train(
 
 
 def _metrics_table(metrics: dict[str, float]) -> Table:
+    from rich.table import Table
+
     table = Table("metric", "holdout")
     for key, value in metrics.items():
         table.add_row(key, f"{value:.4f}")
@@ -90,7 +110,7 @@ def _metrics_table(metrics: dict[str, float]) -> Table:
 def backfill(
     path: Annotated[Path, typer.Argument(help="CSV, Parquet, a handbook .pkl or a folder of them")],
     label_delay_days: Annotated[
-        float | None, typer.Option(help="Days until a label is known; default from settings")
+        float | None, typer.Option(help="Days until a label is known; default RISKOPS_LABEL_DELAY")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many payments")] = None,
 ) -> None:
@@ -104,13 +124,12 @@ def backfill(
 
     async def work(settings: Settings) -> tuple[int, int]:
         frame = read_frame(path)
-        delay = timedelta(
-            days=label_delay_days if label_delay_days is not None else settings.label_delay_days
-        )
+        if label_delay_days is not None:  # one delay for the labels and the features reading them
+            settings = settings.model_copy(update={"label_delay": timedelta(days=label_delay_days)})
         runtime = await build_runtime(settings)
         try:
             await upgrade(runtime.engine)
-            return await run_backfill(runtime, frame, delay, limit=limit)
+            return await run_backfill(runtime, frame, settings.label_delay, limit=limit)
         finally:
             await runtime.close()
 
@@ -121,9 +140,11 @@ def backfill(
 @models_app.command("list")
 def list_models() -> None:
     """Every version of the served model with its aliases and holdout metrics."""
+    from rich.table import Table
+
     from riskops.ml.service import open_registry
 
-    settings = Settings()
+    settings = _settings()
     registry = open_registry(settings)
     table = Table("version", "aliases", "AUC", "AP", "recall@1%FPR", "created")
     for version in registry.versions(settings.model_name):
@@ -153,7 +174,7 @@ def set_alias(
         raise typer.BadParameter("--as must be challenger or shadow; use `promote` for champion")
     chosen = Alias(alias)
 
-    async def work(settings: Settings, registry: "ModelRegistry", engine: "AsyncEngine") -> str:
+    async def work(settings: Settings, registry: ModelRegistry, engine: AsyncEngine) -> str:
         from riskops.ml import service
 
         if clear:
@@ -182,7 +203,6 @@ def promote(
     from riskops.audit.service import cli_actor
     from riskops.db.engine import create_engine
     from riskops.ml import service
-    from riskops.ml.gates import GateResult
 
     async def work(settings: Settings) -> GateResult:
         engine = create_engine(settings.resolved_database_url)
@@ -211,7 +231,7 @@ def rollback() -> None:
     from riskops.audit.service import cli_actor
 
     async def work(
-        settings: Settings, registry: "ModelRegistry", engine: "AsyncEngine"
+        settings: Settings, registry: ModelRegistry, engine: AsyncEngine
     ) -> tuple[str | None, str]:
         from riskops.ml import service
 
@@ -222,7 +242,7 @@ def rollback() -> None:
 
 
 def _with_registry(
-    work: "Callable[[Settings, ModelRegistry, AsyncEngine], Coroutine[Any, Any, T]]",
+    work: Callable[[Settings, ModelRegistry, AsyncEngine], Coroutine[Any, Any, T]],
 ) -> T:
     """Run `work` with the registry and a migrated database (where the audit log lives)."""
     from riskops.db.engine import create_engine

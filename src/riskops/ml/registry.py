@@ -59,6 +59,7 @@ class LoadedModel:
     features: list[str]
     references: dict[str, Reference] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    typical: dict[str, float] = field(default_factory=dict)  # training medians; {} if older
 
 
 def quiet_mlflow() -> None:
@@ -148,6 +149,7 @@ class MlflowRegistry:
                 json.dumps({k: r.to_json() for k, r in model.references.items()})
             )
             (root / "metrics.json").write_text(json.dumps(model.metrics))
+            (root / "typical.json").write_text(json.dumps(model.typical))
             self.client.log_artifacts(run_id, folder, MODEL_DIR)
         self.client.set_terminated(run_id)
         if not self._exists(name):
@@ -245,6 +247,7 @@ class MlflowRegistry:
             key: Reference.from_json(value)
             for key, value in json.loads((folder / "references.json").read_text()).items()
         }
+        typical = folder / "typical.json"  # versions registered before it have none
         return LoadedModel(
             name=name,
             version=str(found.version),
@@ -252,6 +255,7 @@ class MlflowRegistry:
             features=json.loads((folder / "features.json").read_text()),
             references=references,
             metrics=json.loads((folder / "metrics.json").read_text()),
+            typical=json.loads(typical.read_text()) if typical.exists() else {},
         )
 
 

@@ -129,7 +129,7 @@ async def holdout_frame(engine: AsyncEngine, settings: Settings) -> tuple[pd.Dat
     """The rows both models are compared on: the newest labelled logged decisions, or
     (while the log has too few labels) fresh synthetic history. Says which."""
     end = datetime.now(UTC)
-    frame = await build_dataset(engine, end - timedelta(days=settings.retrain_window_days), end)
+    frame = await build_dataset(engine, end - settings.retrain_window, end)
     if len(frame) >= MIN_TRAINING_ROWS:
         _, newest = time_split(frame, "occurred_at", 0.2)
         if newest["label"].nunique() == 2:
@@ -176,9 +176,7 @@ async def promotion_gates(
     )
     holdout, described = await holdout_frame(engine, settings)
     end = datetime.now(UTC)
-    psi, _ = await drift_of(
-        engine, challenger, end - timedelta(hours=settings.drift_window_hours), end
-    )
+    psi, _ = await drift_of(engine, challenger, end - settings.drift_window, end)
     worst = max(psi, key=lambda k: psi[k]) if psi else None
     async with engine.connect() as connection:
         scored, errors = await repository.canary_counts(connection, name, version)
@@ -342,7 +340,7 @@ async def measure_drift(
 ) -> dict[str, Any]:
     """One drift report for `model` over the last window (reads only; `store_drift` keeps it)."""
     end = datetime.now(UTC)
-    start = end - timedelta(hours=hours or settings.drift_window_hours)
+    start = end - (timedelta(hours=hours) if hours else settings.drift_window)
     psi, rows = await drift_of(engine, model, start, end)
     features = {k: v for k, v in psi.items() if k != SCORE}
     worst = max(features, key=lambda k: features[k]) if features else None

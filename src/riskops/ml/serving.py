@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
@@ -110,6 +111,11 @@ class ModelServer:
         self.errors: deque[ServingError] = deque(maxlen=SHADOW_QUEUE_MAX)
         self.traffic: dict[tuple[str, str], int] = {}
         self._on_change = on_change
+        # What the console's status line shows: a first champion in training, or since when
+        # the current champion serves (None: rules alone).
+        self.training_since: datetime | None = None
+        self.champion_since: datetime | None = None
+        self.loaded = False  # the registry was read once (until then: still loading)
 
     @property
     def champion(self) -> ServedModel | None:
@@ -120,6 +126,8 @@ class ModelServer:
             self.models.pop(alias, None)
         else:
             self.models[alias] = ServedModel(model, alias)
+        if alias == Alias.CHAMPION:
+            self.champion_since = datetime.now(UTC) if model is not None else None
         log.info("serving %s: %s", alias, f"{model.name} v{model.version}" if model else "none")
         if self._on_change is not None:
             self._on_change(self)

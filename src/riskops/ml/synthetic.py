@@ -1,130 +1,58 @@
 """Labelled synthetic history for the first champion, featurised by the production definitions.
 
-Payments are generated with their truth (fraud scenarios: card testing bursts, account
-takeover from a new device and country, compromised merchants, stolen-card amount spikes),
-then recorded in event order into a fresh in-process online store and turned into vectors
-by `build_feature_vector`: the same code that serves, so the model sees at training
-exactly what it will see live. Nothing goes through the database: this is seconds, not
-minutes, and leaves no synthetic payments in the ledger.
+The payments come from the one synthetic generator (`riskops.simulation.generator`, which
+`riskops simulate` and `riskops demo` use too): everyday spending plus card testing bursts,
+account takeover from a new device and country, compromised merchants and amount spikes, each
+with its truth. They are recorded in event order into a fresh in-process online store and
+turned into vectors by `build_feature_vector`: the same code that serves, so the model sees at
+training exactly what it will see live. Nothing goes through the database: this leaves no
+synthetic payments in the ledger.
 """
 
-import random
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from itertools import islice
 
 import pandas as pd
 
-from riskops.core.payment import Channel, Payment
+from riskops.core.payment import Payment
 from riskops.features import FEATURE_NAMES, MemoryOnlineStore, build_feature_vector
-
-COUNTRIES: Final = ("DE", "FR", "GB", "US", "NL", "ES", "IT")
-RISKY: Final = ("NG", "RU", "BR", "ID")
+from riskops.simulation.generator import SimulatedPayment, Simulator
 
 
-@dataclass(frozen=True, slots=True)
-class _Customer:
-    index: int
-    country: str
-    typical: float
-    merchants: tuple[str, ...]
-
-
-def _payment(
-    rng: random.Random, who: _Customer, at: datetime, serial: int, **overrides: object
-) -> Payment:
-    fields: dict[str, object] = {
-        "transaction_id": f"syn-{serial:08d}",
-        "account_id": f"acct-{who.index:05d}",
-        "card_token": f"card-{who.index:05d}",
-        "card_bin": "400000",
-        "card_last4": f"{who.index % 10_000:04d}",
-        "amount_minor": max(50, int(rng.lognormvariate(0, 0.5) * who.typical)),
-        "currency": "EUR",
-        "merchant_id": rng.choice(who.merchants),
-        "merchant_category": "5411",
-        "merchant_country": who.country,
-        "channel": Channel.POS if rng.random() < 0.7 else Channel.ECOM,
-        "occurred_at": at,
-        "device_id": f"dev-{who.index:05d}",
-    }
-    fields.update(overrides)
-    return Payment(**fields)  # type: ignore[arg-type]
+def as_payment(simulated: SimulatedPayment, serial: int) -> Payment:
+    """The pipeline's view of a generated payment (one card per generated user)."""
+    request = simulated.request
+    card = request.card_number.get_secret_value()
+    assert request.occurred_at is not None  # the generator always sets the event time
+    return Payment(
+        transaction_id=f"syn-{serial:08d}",
+        account_id=request.account_id,
+        card_token=f"card-{simulated.user_id}",
+        card_bin=card[:6],
+        card_last4=card[-4:],
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        merchant_id=request.merchant_id,
+        merchant_category=request.merchant_category,
+        merchant_country=request.merchant_country,
+        channel=request.channel,
+        occurred_at=request.occurred_at,
+        device_id=request.device_id,
+        user_id=request.user_id,
+    )
 
 
 def synthetic_payments(
     count: int, *, days: int = 14, seed: int = 7, end: datetime | None = None
 ) -> list[tuple[Payment, int]]:
     """`count` payments over `days` ending at `end`, in event order, each with its label."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     end = end or datetime.now(UTC).replace(microsecond=0)
-    start = end - timedelta(days=days)
-    span = days * 86_400
-    customers = [
-        _Customer(
-            i,
-            rng.choice(COUNTRIES),
-            rng.lognormvariate(8.0, 0.6),
-            tuple(f"m-{rng.randint(1, 600)}" for _ in range(8)),
-        )
-        for i in range(max(count // 20, 10))
-    ]
-    # Compromised merchants: every payment there during their window is fraud.
-    compromised = {f"m-{rng.randint(1, 600)}": rng.uniform(0, span) for _ in range(3)}
-    rows: list[tuple[Payment, int]] = []
-    serial = 0
-    while len(rows) < count:
-        who = rng.choice(customers)
-        at = start + timedelta(seconds=rng.uniform(0, span))
-        scenario = rng.random()
-        serial += 1
-        if scenario < 0.006:  # card testing: tiny e-commerce charges at many merchants
-            for step in range(rng.randint(5, 9)):
-                serial += 1
-                rows.append(
-                    (
-                        _payment(
-                            rng,
-                            who,
-                            at + timedelta(seconds=15 * step),
-                            serial,
-                            amount_minor=rng.randint(50, 300),
-                            merchant_id=f"m-web-{rng.randint(1, 400)}",
-                            merchant_category="5967",
-                            channel=Channel.ECOM,
-                        ),
-                        1,
-                    )
-                )
-        elif scenario < 0.012:  # account takeover: new device and country, a large amount
-            rows.append(
-                (
-                    _payment(
-                        rng,
-                        who,
-                        at,
-                        serial,
-                        amount_minor=int(who.typical * rng.uniform(6, 20)),
-                        merchant_id=f"m-electronics-{rng.randint(1, 30)}",
-                        merchant_category="5732",
-                        merchant_country=rng.choice(RISKY),
-                        device_id=f"dev-new-{serial}",
-                        channel=Channel.ECOM,
-                    ),
-                    1,
-                )
-            )
-        elif scenario < 0.016:  # stolen card: the usual places, five times the usual amount
-            payment = _payment(rng, who, at, serial)
-            rows.append((_payment(rng, who, at, serial, amount_minor=payment.amount_minor * 5), 1))
-        else:
-            payment = _payment(rng, who, at, serial)
-            since = compromised.get(payment.merchant_id)
-            seconds = (at - start).total_seconds()
-            fraud = since is not None and since <= seconds < since + 3 * 86_400
-            rows.append((payment, int(fraud)))
-    rows.sort(key=lambda item: item[0].occurred_at)
-    return rows[:count]
+    span = timedelta(days=days)
+    # About twenty payments per customer over the period: enough history per card to learn from.
+    simulator = Simulator(
+        seed, end - span, count / span.total_seconds(), users=max(count // 20, 10)
+    )
+    return [(as_payment(p, i), p.label) for i, p in enumerate(islice(simulator, count))]
 
 
 def featurise(rows: list[tuple[Payment, int]]) -> pd.DataFrame:
@@ -133,6 +61,11 @@ def featurise(rows: list[tuple[Payment, int]]) -> pd.DataFrame:
     records = []
     for payment, label in rows:
         vector = build_feature_vector(payment, store.record_sync(payment))
+        # Labels reach the store as in production; its merchant fraud rates only count
+        # payments older than the label delay, so knowing the truth now leaks nothing.
+        store.record_label_sync(
+            payment.transaction_id, payment.merchant_id, payment.occurred_at, fraud=bool(label)
+        )
         records.append(
             {
                 **vector,

@@ -8,7 +8,7 @@ once; until a champion is loaded the pipeline scores with the rules alone.
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -62,30 +62,54 @@ class ModelTasks:
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
         if await self._background.sleep(STARTUP_GRACE_SECONDS):
             return
-        await in_daemon_thread(self._registry.open)
-        self.registry = self._registry
-        if self.settings.model_bootstrap:
-            created = await in_daemon_thread(
-                service.bootstrap_champion, self.settings, self.registry
-            )
-            if created is not None:
-                log.info("trained a first champion: %s v%s", created.name, created.version)
-        await self.reload()
+        await self.prepare()
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
-        next_drift = time.monotonic() + self.settings.drift_interval_seconds
-        next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
-        while not await self._background.sleep(self.settings.model_reload_seconds):
+        next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
+        next_retrain = time.monotonic() + self.settings.retrain_interval.total_seconds()
+        while not await self._background.sleep(self.settings.model_reload.total_seconds()):
             try:
                 await self.reload()
                 if time.monotonic() >= next_drift:
-                    next_drift = time.monotonic() + self.settings.drift_interval_seconds
+                    next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
                     await self.drift()
                 if self.settings.retrain_enabled and time.monotonic() >= next_retrain:
-                    next_retrain = time.monotonic() + self.settings.retrain_interval_seconds
+                    next_retrain = time.monotonic() + self.settings.retrain_interval.total_seconds()
                     await self.retrain()
             except Exception:  # a registry hiccup must not end serving: log, retry next tick
                 log.exception("model background work failed; retrying")
+
+    async def prepare(self) -> None:
+        """Open the registry, train a first champion if there is none, load what is aliased."""
+        await in_daemon_thread(self._registry.open)  # importing MLflow takes seconds
+        self.registry = self._registry
+        if self.settings.model_bootstrap:
+            await self._bootstrap(self.registry)
+        await self.reload()
+        self.server.loaded = True
+        if self.server.champion is None:
+            log.warning("no champion to serve: decisions use the rules alone")
+
+    async def _bootstrap(self, registry: ModelRegistry) -> None:
+        name = self.settings.model_name
+        if await asyncio.to_thread(registry.alias_version, name, Alias.CHAMPION) is not None:
+            return
+        self.server.training_since = started = datetime.now(UTC)
+        log.info(
+            "no champion yet: training a first one on %d synthetic payments (a minute or two); "
+            "decisions use the rules alone until it serves",
+            self.settings.model_bootstrap_payments,
+        )
+        try:
+            created = await in_daemon_thread(service.bootstrap_champion, self.settings, registry)
+        finally:
+            self.server.training_since = None
+        if created is not None:
+            took = (datetime.now(UTC) - started).total_seconds()
+            log.info(
+                "first champion %s v%s trained in %.0f s: the model now scores every payment",
+                created.name, created.version, took,
+            )  # fmt: skip
 
     async def reload(self) -> bool:
         """Load whatever the aliases point at now; True if anything changed."""
@@ -118,7 +142,7 @@ class ModelTasks:
     async def retrain(self) -> None:
         assert self.registry is not None
         end = datetime.now(UTC)
-        start = end - timedelta(days=self.settings.retrain_window_days)
+        start = end - self.settings.retrain_window
         try:
             outcome = await service.train_from_log(
                 self.engine, self.settings, self.registry, start, end

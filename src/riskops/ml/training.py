@@ -65,6 +65,8 @@ class TrainedModel:
     metrics: dict[str, float]
     references: dict[str, Reference] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    # Median of each feature over the genuine training rows: a typical payment (forms start here).
+    typical: dict[str, float] = field(default_factory=dict)
 
 
 def time_split(
@@ -157,6 +159,8 @@ def train_model(
     references = {name: reference_of(train[name].to_numpy(np.float64)) for name in features}
     references[SCORE] = reference_of(np.asarray(scores, dtype=np.float64))
     params.update({f"config.{k_}": v for k_, v in asdict(config).items()})
+    genuine = train[train[label] == 0] if (train[label] == 0).any() else train
+    typical = {name: round(float(genuine[name].median()), 4) for name in features}
     return TrainedModel(
         booster=booster,
         features=list(features),
@@ -168,4 +172,5 @@ def train_model(
             "holdout": len(holdout),
             "holdout_frauds": int(holdout[label].sum()),
         },
+        typical={k: v for k, v in typical.items() if v == v},  # NaN: a feature never present
     )

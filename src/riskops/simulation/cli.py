@@ -4,20 +4,11 @@ import asyncio
 from datetime import datetime
 from typing import Annotated
 
-import httpx
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from riskops.core.errors import RiskOpsError
-from riskops.db.migrate import upgrade
-from riskops.db.types import utcnow
-from riskops.runtime import build_runtime
-from riskops.settings import Settings
-from riskops.simulation.generator import Simulator
-from riskops.simulation.service import Simulation, SimulationReport, Target
+from riskops.core.console import LazyConsole
 
-err = Console(stderr=True)
+err = LazyConsole(stderr=True)
 
 
 def simulate(
@@ -46,6 +37,18 @@ def simulate(
     if start is not None and start.tzinfo is None:
         err.print("[red]--start needs a timezone offset, e.g. 2026-11-22T09:00:00+00:00[/red]")
         raise typer.Exit(2)
+    # The product is imported here, when the command runs, not for --help.
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from riskops.core.errors import RiskOpsError
+    from riskops.db.migrate import upgrade
+    from riskops.db.types import utcnow
+    from riskops.runtime import build_runtime
+    from riskops.settings import Settings
+    from riskops.simulation.generator import Simulator
+    from riskops.simulation.service import Simulation, SimulationReport, Target
+
     target: Target = "http" if to == "http" else "stream"
 
     async def run() -> SimulationReport:
@@ -64,7 +67,7 @@ def simulate(
             )
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn())  # fmt: skip
-            with Progress(*columns, console=err) as progress:
+            with Progress(*columns, console=err.get()) as progress:
                 task = progress.add_task(f"payments -> {to}", total=int(rate * duration))
                 return await simulation.run(
                     simulator, rate, duration, lambda n: progress.advance(task, n)

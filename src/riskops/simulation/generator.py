@@ -1,4 +1,7 @@
-"""A deterministic stream of synthetic payments that follows the seed data contract.
+"""The one synthetic payment generator: `riskops simulate`, `riskops demo` and the first
+champion's training history (`riskops.ml.synthetic`) all draw from it.
+
+A deterministic stream of synthetic payments that follows the seed data contract.
 
 Contract (seed 002): ULID event ids, user ids `user-N`, amounts in USD up to 5,000, countries
 US CA GB DE FR IN BR, devices ios / android / web, event time, and a fraud label known only

@@ -2,6 +2,7 @@
 generated from the served models' feature schemas."""
 
 import math
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -113,12 +114,63 @@ def _chosen(models: list[dict[str, Any]], model_id: str) -> dict[str, Any] | Non
     return pool[0] if pool else None
 
 
+# Feature groups of the predict form: what describes this payment first, open; the
+# history of each entity below, folded (rarely changed by hand).
+GROUPS = (
+    ("payment", "This payment", True),
+    ("card", "Card history", False),
+    ("account", "Account history", False),
+    ("device", "Device history", False),
+    ("merchant", "Merchant history", False),
+)
+_HISTORY = re.compile(r"^(card|account|device|merchant)_(count|amount|distinct|delayed|fraud)_")
+
+
+def _grouped(features: list[dict[str, str]], typical: dict[str, float]) -> list[dict[str, Any]]:
+    fields: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in GROUPS}
+    for feature in features:
+        history = _HISTORY.match(feature["name"])
+        value = typical.get(feature["name"], 0.0)
+        shown = f"{value:g}" if value == value else "0"
+        fields[history.group(1) if history else "payment"].append({**feature, "value": shown})
+    return [
+        {"key": key, "title": title, "open": is_open, "fields": fields[key]}
+        for key, title, is_open in GROUPS
+        if fields[key]
+    ]
+
+
+async def _typical(request: Request, chosen: dict[str, Any] | None) -> dict[str, float]:
+    """The chosen model's training medians (a typical genuine payment); {} if it has none."""
+    registry = _registry(request)
+    if chosen is None or registry is None:
+        return {}
+    runtime: Runtime = request.app.state.runtime
+    try:
+        served = await records.resolve(
+            f"{chosen['name']}:{chosen['version']}",
+            runtime.models,
+            registry,
+            runtime.settings.model_name,
+        )
+    except RiskOpsError:
+        return {}
+    return served.model.typical
+
+
 @router.get("/predict", response_class=HTMLResponse)
 async def predict_form(request: Request, user: User, model: str = "") -> Response:
-    """A form with one field per feature of the chosen model."""
+    """A form with the chosen model's features, grouped, prefilled with typical values."""
     models, unavailable = await _models(request)
     chosen = _chosen(models, model)
-    context = {"models": models, "chosen": chosen, "unavailable": unavailable, "values": {}}
+    typical = await _typical(request, chosen)
+    context = {
+        "models": models,
+        "chosen": chosen,
+        "unavailable": unavailable,
+        "groups": _grouped(chosen["features"], typical) if chosen else [],
+        "prefilled": bool(typical),
+    }
     partial = request.headers.get("hx-target") == "predict-form"
     return render(request, "_predict_form.html" if partial else "predict.html", context, user)
 

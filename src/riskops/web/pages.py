@@ -1,6 +1,5 @@
 """Console pages: sign-in, the dashboard and the transactions table with its detail view."""
 
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -94,7 +93,7 @@ async def login(request: Request) -> Response:
         session_id = await sessions.open_session(
             connection,
             principal.key_id,
-            timedelta(seconds=runtime.settings.session_max_age_seconds),
+            runtime.settings.session_max_age,
         )
     response = RedirectResponse(target, status_code=303)
     # A fresh session id and token on sign-in: neither seen before is worth anything after.
@@ -194,6 +193,8 @@ async def transaction_detail(request: Request, transaction_id: str, user: User) 
         async with _runtime(request).engine.connect() as connection:
             detail = await decisions.transaction_detail(connection, transaction_id)
             balance = await _runtime(request).balances.balance(connection, detail["account_id"])
+            submitter = await decisions.submitter_name(connection, detail)
     except NotFound as error:
         return render(request, "error.html", {"error": error}, user, status_code=404)
-    return render(request, "transaction.html", {"t": detail, "balance": balance}, user)
+    context = {"t": detail, "balance": balance, "submitter": submitter}
+    return render(request, "transaction.html", context, user)

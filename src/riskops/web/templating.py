@@ -45,6 +45,27 @@ def _ms(value: float | None) -> str:
 templates.env.filters.update(money=_money, when=_when, clock=_clock, pct=_pct, ms=_ms)
 
 
+def model_status(request: Request) -> dict[str, Any] | None:
+    """The status line's model state: training the first champion, serving one, or rules alone."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return None
+    server = runtime.models
+    champion = server.champion
+    if champion is not None:
+        since = server.champion_since
+        return {"state": "serving", "text": f"model: {champion.name} v{champion.version}",
+                "since": since}  # fmt: skip
+    if server.training_since is not None:
+        return {"state": "training", "text": "model: training the first champion…",
+                "since": server.training_since}  # fmt: skip
+    if not runtime.settings.model_serving:
+        return {"state": "off", "text": "model serving off: rules alone", "since": None}
+    if not server.loaded:
+        return {"state": "loading", "text": "model: loading…", "since": None}
+    return {"state": "none", "text": "model: none yet, rules alone", "since": None}
+
+
 def render(
     request: Request,
     name: str,
@@ -59,5 +80,6 @@ def render(
         "csrf": user.csrf if user else context.get("csrf", ""),
         "path": request.url.path,
         "partial": request.headers.get("hx-request") == "true",
+        "model_status": model_status(request) if user else None,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

@@ -15,8 +15,30 @@
   var charts = [];
   var COLORS = { approved: "#14804a", review: "#e8912d", declined: "#c0262d", mean: "#3447c4", max: "#98a2b3" };
 
-  function series(label, color, fill) {
-    return { label: label, stroke: color, width: 2, fill: fill ? color + "22" : undefined, spanGaps: false };
+  function hhmm(t) {
+    var d = new Date(t * 1000);
+    return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
+  }
+
+  // Legend values: nothing until the pointer is over a bucket (uPlot's default is "--"),
+  // "no payments" for an empty bucket of a mean or a maximum.
+  function count(u, v) { return v == null ? "" : String(v); }
+  function millis(u, v, si, idx) { return idx == null ? "" : v == null ? "no payments" : v.toFixed(2) + " ms"; }
+
+  function series(label, color, fill, value) {
+    return { label: label, stroke: color, width: 2, fill: fill ? color + "22" : undefined,
+      spanGaps: false, value: value || count,
+      // Latency has gaps (no payments, no mean): dots keep a lone busy minute visible.
+      points: value ? { show: true, size: 4, fill: color } : undefined };
+  }
+
+  // Ticks on round UTC times: every 10 minutes over the last hour, every 3 hours over a day.
+  function roundTicks(step) {
+    return function (u, axisIdx, min, max) {
+      var ticks = [];
+      for (var t = Math.ceil(min / step) * step; t <= max; t += step) ticks.push(t);
+      return ticks;
+    };
   }
 
   function drawCharts() {
@@ -27,10 +49,10 @@
     var data = JSON.parse(holder.querySelector(".timeline-data").textContent);
     var xs = data.map(function (b) { return b.start; });
     var perMinute = holder.dataset.window === "1h";
-    var x = { values: function (u, ticks) { return ticks.map(function (t) {
-      var d = new Date(t * 1000);
-      return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
-    }); } };
+    var x = { splits: roundTicks(perMinute ? 600 : 3 * 3600),
+      values: function (u, ticks) { return ticks.map(hhmm); } };
+    var bucket = { label: perMinute ? "minute (UTC)" : "hour (UTC)",
+      value: function (u, v) { return v == null ? "" : hhmm(v); } };
     var opts = function (el, s) {
       return {
         width: Math.max(el.clientWidth, 280), height: 220, series: s,
@@ -42,7 +64,7 @@
     };
     var volume = holder.querySelector('[data-chart="volume"]');
     charts.push(new uPlot(opts(volume, [
-      { label: perMinute ? "minute (UTC)" : "hour (UTC)" },
+      bucket,
       series("approved", COLORS.approved, true),
       series("review", COLORS.review, true),
       series("declined", COLORS.declined, true),
@@ -50,9 +72,9 @@
       data.map(function (b) { return b.declined; })], volume));
     var latency = holder.querySelector('[data-chart="latency"]');
     charts.push(new uPlot(opts(latency, [
-      { label: perMinute ? "minute (UTC)" : "hour (UTC)" },
-      series("mean ms", COLORS.mean, true),
-      series("max ms", COLORS.max, false),
+      bucket,
+      series("mean", COLORS.mean, true, millis),
+      series("max", COLORS.max, false, millis),
     ]), [xs, data.map(function (b) { return b.avg_latency_ms; }), data.map(function (b) { return b.max_latency_ms; })], latency));
   }
 

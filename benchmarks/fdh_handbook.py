@@ -44,7 +44,7 @@ def data_dir() -> Path:
     override = os.environ.get("RISKOPS_FDH_DIR")
     if override:
         return Path(override)
-    repo_root = Path(__file__).resolve().parents[3]
+    repo_root = Path(__file__).resolve().parents[1]
     return repo_root.parent / "shared" / "benchmarks" / "fdh-simulated"
 
 
@@ -56,7 +56,7 @@ def load_days(folder: Path, start: date, end: date) -> pd.DataFrame:
         path = folder / f"{day.isoformat()}.pkl"
         if not path.exists():
             raise FileNotFoundError(f"no handbook file for {day} at {path}")
-        frames.append(pd.read_pickle(path))  # noqa: S301 - the handbook's published data files
+        frames.append(pd.read_pickle(path))
         day += timedelta(days=1)
     frame = pd.concat(frames, ignore_index=True)
     for column in ("CUSTOMER_ID", "TERMINAL_ID", "TX_TIME_SECONDS", "TX_TIME_DAYS", "TX_FRAUD"):
