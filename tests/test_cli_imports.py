@@ -76,7 +76,7 @@ def test_keys_create_on_a_migrated_database_skips_the_app_and_migrations(tmp_pat
 
 
 def test_the_consume_help_names_every_consumer() -> None:
-    from riskops.events.workers import CONSUMER_TOPICS
+    from riskops.runtime import CONSUMER_TOPICS
 
     consume = typer.main.get_command(app).commands["consume"]  # type: ignore[attr-defined]
     help_text = " ".join(str(getattr(p, "help", "") or "") for p in consume.params)

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from riskops.api.ports import Runtime
 from riskops.web import nav
 from riskops.web.session import CSRF_FIELD, ConsoleUser
 
@@ -47,9 +48,7 @@ templates.env.filters.update(money=_money, when=_when, clock=_clock, pct=_pct, m
 
 def model_status(request: Request) -> dict[str, Any] | None:
     """The status line's model state: training the first champion, serving one, or rules alone."""
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is None:
-        return None
+    runtime: Runtime = request.app.state.runtime
     server = runtime.models
     champion = server.champion
     if champion is not None:
