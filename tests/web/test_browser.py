@@ -160,7 +160,10 @@ def test_submit_a_payment_and_see_its_decision(page: Page, server: LiveServer) -
     shot(page, "04-payment-decided")
     page.get_by_label("Country").fill("DE")
     page.get_by_role("button", name="Decide payment").click()  # a new key: a new payment
-    expect(result.locator(".badge-approve, .badge-review").first).to_be_visible()
+    # Its outcome is the model's once the first champion serves (it trains in the background):
+    # what matters here is that the new decision replaced the sanctioned one.
+    expect(result).not_to_contain_text("SANCTIONED")
+    expect(result.locator(".badge").first).to_be_visible()
     page.get_by_role("link", name=re.compile("Open transaction")).click()
     expect(page.get_by_role("heading", name="Features snapshot")).to_be_visible()
     listed = httpx.get(

@@ -1,16 +1,14 @@
 """Queries of the administrative audit log."""
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.audit.models import AdminAuditEntry
-from riskops.core.errors import BadRequest
+from riskops.core.cursor import decode_cursor, encode_cursor
 from riskops.db.base import table_of
 
 entries = table_of(AdminAuditEntry)
@@ -27,23 +25,6 @@ class AuditFilter:
 
 async def insert_entry(connection: AsyncConnection, row: dict[str, Any]) -> None:
     await connection.execute(insert(entries).values(**row))
-
-
-def encode_cursor(at: datetime, entry_id: str) -> str:
-    raw = orjson.dumps([at.isoformat(), entry_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, entry_id = orjson.loads(raw)
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("naive cursor time")
-        return moment, str(entry_id)
-    except (ValueError, TypeError) as error:
-        raise BadRequest("the cursor is not one this API issued", {"field": "cursor"}) from error
 
 
 async def list_entries(
