@@ -98,3 +98,33 @@ async def create_keys(engine: AsyncEngine) -> dict[Role, str]:
             created = await key_service.create_key(connection, role, f"test {role}")
             keys[role] = created.plaintext
     return keys
+
+
+@dataclass
+class TwoProcesses:
+    """Two app instances sharing one PostgreSQL database, as two API processes would."""
+
+    clients: list[httpx.AsyncClient]
+    runtimes: list[Runtime]
+    keys: dict[Role, str]
+
+
+@contextlib.asynccontextmanager
+async def two_processes(tmp_path: Path, **overrides: object) -> AsyncIterator[TwoProcesses]:
+    async with fresh_postgres_database() as url:
+        apps = [create_app(make_settings(tmp_path / f"p{i}", url, **overrides)) for i in range(2)]
+        async with (
+            apps[0].router.lifespan_context(apps[0]),
+            apps[1].router.lifespan_context(apps[1]),
+        ):
+            runtimes: list[Runtime] = [app.state.runtime for app in apps]
+            keys = await create_keys(runtimes[0].engine)
+            async with (
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=apps[0]), base_url="http://t"
+                ) as first,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=apps[1]), base_url="http://t"
+                ) as second,
+            ):
+                yield TwoProcesses([first, second], runtimes, keys)

@@ -13,9 +13,8 @@ import orjson
 import pytest
 from openapi_spec_validator import validate
 
-from riskops.app import create_app
 from riskops.auth.roles import Role
-from tests.conftest import Api, create_keys, fresh_postgres_database, make_settings
+from tests.conftest import Api, two_processes
 from tests.payments import new_key, payment, row_counts
 
 NUL_PATHS = [
@@ -269,29 +268,17 @@ async def test_a_replay_is_byte_identical_in_one_process(api: Api) -> None:
 @pytest.mark.postgres
 async def test_a_replay_is_byte_identical_across_processes(tmp_path: Path) -> None:
     """JSONB reorders object keys: a replay read back by another process must not."""
-    async with fresh_postgres_database() as url:
-        apps = [create_app(make_settings(tmp_path / f"p{i}", url)) for i in range(2)]
-        async with (
-            apps[0].router.lifespan_context(apps[0]),
-            apps[1].router.lifespan_context(apps[1]),
-        ):
-            keys = await create_keys(apps[0].state.runtime.engine)
-            headers = {"Authorization": f"Bearer {keys[Role.SERVICE]}", "Idempotency-Key": "rp-1"}
-            clients = [
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-                for app in apps
-            ]
-            try:
-                first = await clients[0].post(
-                    "/v1/transactions", json=RULE_HITTING, headers=headers
-                )
-                replays = [
-                    await client.post("/v1/transactions", json=RULE_HITTING, headers=headers)
-                    for client in (clients[1], clients[0])
-                ]
-            finally:
-                for client in clients:
-                    await client.aclose()
+    async with two_processes(tmp_path) as processes:
+        headers = {
+            "Authorization": f"Bearer {processes.keys[Role.SERVICE]}",
+            "Idempotency-Key": "rp-1",
+        }
+        first_process, second_process = processes.clients
+        first = await first_process.post("/v1/transactions", json=RULE_HITTING, headers=headers)
+        replays = [
+            await client.post("/v1/transactions", json=RULE_HITTING, headers=headers)
+            for client in (second_process, first_process)
+        ]
     assert first.status_code == 201, first.text
     assert first.json()["decision"]["rule_hits"], "the payment must hit rules (JSON objects)"
     for replay in replays:
