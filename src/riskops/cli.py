@@ -19,6 +19,7 @@ from riskops.simulation.cli import register as register_simulate
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from riskops.audit.actions import Actor
     from riskops.settings import Settings
 
 # Plain help (no rich markup): rendering it with rich costs more than the 0.5 s a --help may take.
@@ -103,12 +104,24 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what holds the key")] = "cli",
 ) -> None:
     """Create an API key; the key alone is printed on the last line of stdout."""
-    from sqlalchemy.exc import DBAPIError
+    from riskops.audit.actions import cli_actor
+    from riskops.auth import direct
 
-    from riskops.audit.service import cli_actor
+    actor = cli_actor()
+    key = direct.create_key(direct.database_url(), role, name, actor)  # answers at once
+    if key is None:  # no schema yet: the full path migrates first (slow to import, once)
+        key = _create_key_migrating(role, name, actor)
+    article = "an" if role.value[0] in "aeiou" else "a"
+    # Plain text: rich's console would take longer to import than the key takes to write.
+    typer.echo(f"created {article} {role.value} key named '{name}' (shown once):", err=True)
+    print(key)
+
+
+def _create_key_migrating(role: Role, name: str, actor: "Actor") -> str:
     from riskops.auth import service as key_service
     from riskops.db import transaction
     from riskops.db.engine import create_engine
+    from riskops.db.migrate import upgrade
     from riskops.settings import Settings
 
     settings = Settings()
@@ -116,26 +129,14 @@ def keys_create(
 
     async def run() -> str:
         engine = create_engine(settings.resolved_database_url)
-
-        async def create() -> str:
-            async with transaction(engine) as connection:
-                return (await key_service.create_key(connection, role, name, cli_actor())).plaintext
-
         try:
-            try:
-                return await create()
-            except DBAPIError:  # no schema yet: migrate (slow to import), then try again
-                from riskops.db.migrate import upgrade
-
-                await upgrade(engine)
-                return await create()
+            await upgrade(engine)
+            async with transaction(engine) as connection:
+                return (await key_service.create_key(connection, role, name, actor)).plaintext
         finally:
             await engine.dispose()
 
-    key = asyncio.run(run())
-    article = "an" if role.value[0] in "aeiou" else "a"
-    err.print(f"created {article} {role.value} key named '{name}' (shown once):")
-    print(key)
+    return asyncio.run(run())
 
 
 @keys_app.command("revoke")
@@ -143,7 +144,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="Id of the key (from its creation or the audit)")],
 ) -> None:
     """Revoke an API key and end its console sessions (every API process within a second)."""
-    from riskops.audit.service import cli_actor
+    from riskops.audit.actions import cli_actor
     from riskops.auth import service as key_service
     from riskops.core.errors import NotFound
     from riskops.db import transaction

@@ -5,48 +5,18 @@ audit row commit together. Changes outside our database (model aliases in MLflow
 recorded right after the outside change succeeded.
 """
 
-import getpass
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.audit import repository
+from riskops.audit.actions import SYSTEM, Actor, AdminAction, cli_actor
 from riskops.audit.repository import AuditFilter
 from riskops.core.errors import BadRequest
 from riskops.core.ids import new_id
 from riskops.db.types import utcnow
 
 __all__ = ["SYSTEM", "Actor", "AdminAction", "AuditFilter", "cli_actor", "list_entries", "record"]
-
-
-class AdminAction(StrEnum):
-    KEY_CREATED = "api_key.created"
-    KEY_REVOKED = "api_key.revoked"
-    MODEL_ALIAS_SET = "model.alias_set"
-    MODEL_ALIAS_CLEARED = "model.alias_cleared"
-    MODEL_PROMOTED = "model.promoted"
-    MODEL_PROMOTED_FORCED = "model.promoted_forced"  # a failing gate was overridden
-    MODEL_ROLLED_BACK = "model.rolled_back"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    id: str  # an API key id, "cli:<os user>" or "system"
-    name: str
-
-
-SYSTEM = Actor("system", "RiskOps")
-
-
-def cli_actor() -> Actor:
-    """Whoever runs the `riskops` command on this machine (the CLI holds no API key)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return Actor(f"cli:{user}"[:64], "riskops CLI")
 
 
 async def record(

@@ -1,9 +1,7 @@
 """API keys: created once and shown once, stored as a SHA-256 hash, looked up by prefix."""
 
-import hashlib
 import hmac
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.audit import service as audit
 from riskops.audit.service import SYSTEM, Actor, AdminAction
+from riskops.auth.keys import hash_secret, new_key_material, split_key
 from riskops.auth.models import ApiKey, ConsoleSession
 from riskops.auth.roles import Role
 from riskops.auth.throttle import AuthThrottle
@@ -22,7 +21,6 @@ from riskops.core.ids import new_id
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
 
-KEY_PREFIX = "rk_"
 api_keys = table_of(ApiKey)
 console_sessions = table_of(ConsoleSession)
 log = logging.getLogger(__name__)
@@ -45,20 +43,6 @@ class CreatedKey:
     plaintext: str  # shown once, never stored
 
 
-def _hash(secret: str) -> str:
-    # Keys are 256-bit random strings, so a fast hash is safe; no slow KDF needed per request.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _split(raw: str) -> tuple[str, str] | None:
-    if not raw.startswith(KEY_PREFIX):
-        return None
-    prefix, sep, secret = raw[len(KEY_PREFIX) :].partition("_")
-    if not sep or len(prefix) != 12 or len(secret) < 32:
-        return None
-    return prefix, secret
-
-
 def _target(key_id: str) -> str:
     return f"api_key:{key_id}"
 
@@ -67,22 +51,21 @@ async def create_key(
     connection: AsyncConnection, role: Role, name: str, actor: Actor = SYSTEM
 ) -> CreatedKey:
     """Create a key and its audit row in the caller's transaction."""
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+    key = new_key_material()
     key_id = new_id()
     await connection.execute(
         insert(api_keys).values(
             id=key_id,
-            prefix=prefix,
-            key_hash=_hash(secret),
+            prefix=key.prefix,
+            key_hash=key.key_hash,
             role=role.value,
             name=name,
             created_at=utcnow(),
         )
     )
-    after = {"role": role.value, "name": name, "prefix": prefix}
+    after = {"role": role.value, "name": name, "prefix": key.prefix}
     await audit.record(connection, actor, AdminAction.KEY_CREATED, _target(key_id), None, after)
-    return CreatedKey(Principal(key_id, name, role), f"{KEY_PREFIX}{prefix}_{secret}")
+    return CreatedKey(Principal(key_id, name, role), key.plaintext)
 
 
 async def revoke_key(connection: AsyncConnection, key_id: str, actor: Actor = SYSTEM) -> None:
@@ -165,7 +148,7 @@ class KeyVerifier:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        parts = _split(raw)
+        parts = split_key(raw)
         if parts is None:
             self._failed(client)
             raise Unauthorized("the API key is malformed")
@@ -179,7 +162,7 @@ class KeyVerifier:
                     ).where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
                 )
             ).first()
-        if row is None or not hmac.compare_digest(row.key_hash, _hash(secret)):
+        if row is None or not hmac.compare_digest(row.key_hash, hash_secret(secret)):
             self._cache.pop(raw, None)
             self._failed(client)
             raise Unauthorized("the API key is not valid")

@@ -1,0 +1,36 @@
+"""Who did what: the administrative actions the audit log records, and their actors.
+
+Kept free of the database layer so the CLI can name an actor without importing it.
+"""
+
+import getpass
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AdminAction(StrEnum):
+    KEY_CREATED = "api_key.created"
+    KEY_REVOKED = "api_key.revoked"
+    MODEL_ALIAS_SET = "model.alias_set"
+    MODEL_ALIAS_CLEARED = "model.alias_cleared"
+    MODEL_PROMOTED = "model.promoted"
+    MODEL_PROMOTED_FORCED = "model.promoted_forced"  # a failing gate was overridden
+    MODEL_ROLLED_BACK = "model.rolled_back"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str  # an API key id, "cli:<os user>" or "system"
+    name: str
+
+
+SYSTEM = Actor("system", "RiskOps")
+
+
+def cli_actor() -> Actor:
+    """Whoever runs the `riskops` command on this machine (the CLI holds no API key)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(f"cli:{user}"[:64], "riskops CLI")
