@@ -49,7 +49,7 @@ deploy-tools:
 
 # Plain Kubernetes manifests for clusters without Helm: the chart rendered with its defaults.
 k8s: $(STAMP)
-	$(BIN)/python -m tests.deploy.render > deploy/k8s/riskops.yaml
+	$(BIN)/python -m tests.deploy.render
 
 run: $(STAMP) $(ASSETS)
 	$(BIN)/riskops serve
