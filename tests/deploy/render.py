@@ -29,9 +29,7 @@ def render(values: Mapping[str, Any] | None = None) -> dict[str, str]:
     import helm_python
 
     with helm_python.Chart.load(CHART) as chart:
-        return chart.render(
-            dict(values or {}), name=RELEASE, namespace=NAMESPACE, is_install=True
-        )
+        return chart.render(dict(values or {}), name=RELEASE, namespace=NAMESPACE, is_install=True)
 
 
 def documents(manifests: Mapping[str, str]) -> list[dict[str, Any]]:

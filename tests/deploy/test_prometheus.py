@@ -24,7 +24,12 @@ def test_each_alert_fires_when_it_should_and_not_otherwise() -> None:
 
 
 def test_every_alert_has_a_unit_test() -> None:
-    alerts = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    alerts = {
+        r["alert"]
+        for g in yaml.safe_load(ALERTS.read_text())["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
     tests = yaml.safe_load((PROMETHEUS / "alerts_test.yml").read_text())["tests"]
     fired = {
         case["alertname"]

@@ -42,7 +42,7 @@ def run(
 ) -> "subprocess.CompletedProcess[str]":
     environment = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     environment.update(env or {})
-    return subprocess.run(  # noqa: S603 - fixed tool paths and repository files
+    return subprocess.run(
         list(args), cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
     )
 
