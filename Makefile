@@ -38,12 +38,14 @@ chromium:
 
 # Deployment checks (tests/deploy) run promtool and docker-compose from Debian (Debian 12 has
 # no helm, kubeconform or actionlint package: those come from PyPI with the dev dependencies).
-# CI runs as root and installs them when missing; elsewhere the tests say how.
+# CI runs as root and installs them when missing (only promtool is wanted from `prometheus`: the
+# server the package enables is stopped); elsewhere the tests say how.
 deploy-tools:
 	@{ test -x /usr/bin/promtool && test -x /usr/bin/docker-compose; } || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			prometheus docker-compose; \
+			prometheus docker-compose && \
+			{ test ! -d /run/systemd/system || systemctl disable --now prometheus; }; \
 		else echo "promtool or docker-compose missing: deploy tests skip here (CI=true fails" \
 			"them). Install: sudo apt-get install -y --no-install-recommends prometheus docker-compose"; fi; }
 
