@@ -4,15 +4,13 @@ package wraps it), the files it copies, and the lock it installs."""
 import fnmatch
 import re
 
-import pytest
-
-from tests.deploy.tools import ROOT, run, tool
+from tests.deploy.tools import ROOT, module, run, tool
 
 DOCKERFILE = ROOT / "Dockerfile"
 
 
 def instructions() -> list:
-    dockerfile = pytest.importorskip("dockerfile")
+    dockerfile = module("dockerfile")
     return list(dockerfile.parse_file(str(DOCKERFILE)))
 
 

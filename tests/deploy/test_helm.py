@@ -13,6 +13,7 @@ from riskops.api.health import router as health_router
 from tests.deploy.promql import ALERTS
 from tests.deploy.render import CHART, K8S, documents, plain_manifests, render
 from tests.deploy.settings_check import missing_required, unknown
+from tests.deploy.tools import module
 
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion, HPA v2, PDB v1, CronJob
 # v1 are all there) and the newest schemas kubernetes-validate ships.
@@ -24,11 +25,11 @@ ALL_ON = {
 
 
 def helm() -> Any:
-    return pytest.importorskip("helm_python")
+    return module("helm_python")
 
 
 def validate() -> Any:
-    return pytest.importorskip("kubernetes_validate")
+    return module("kubernetes_validate")
 
 
 @pytest.fixture(scope="module", params=["defaults", "all-on"])

@@ -49,3 +49,16 @@ def run(
 
 def riskops_names(env: Mapping[str, Any]) -> set[str]:
     return {name for name in env if name.startswith("RISKOPS_")}
+
+
+def module(name: str) -> Any:
+    """An installed dev dependency; skips (laptop) or fails (CI) when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"the Python package {name} is missing (make install)"
+        if in_ci():
+            pytest.fail(f"{message}; CI=true makes it mandatory")
+        pytest.skip(message)
