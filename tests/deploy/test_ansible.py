@@ -10,19 +10,23 @@ from tests.deploy.tools import DEPLOY, run, tool
 
 ANSIBLE = DEPLOY / "ansible"
 ROLE = ANSIBLE / "roles" / "riskops"
+# Ansible refuses a non-UTF-8 locale; CI's environment may have none set.
+ENV = {"LC_ALL": "C.UTF-8", "ANSIBLE_LOCAL_TEMP": "/tmp", "ANSIBLE_REMOTE_TEMP": "/tmp"}
 
 
 def test_the_playbook_passes_the_syntax_check() -> None:
     result = run(
         [tool("ansible-playbook"), "--syntax-check", "-i", "inventory.example.yml", "site.yml"],
         cwd=ANSIBLE,
-        env={"ANSIBLE_LOCAL_TEMP": "/tmp", "ANSIBLE_REMOTE_TEMP": "/tmp"},
+        env=ENV,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ansible_lint_passes_the_production_profile() -> None:
-    result = run([tool("ansible-lint"), "--offline", "--nocolor"], cwd=ANSIBLE, timeout=300)
+    result = run(
+        [tool("ansible-lint"), "--offline", "--nocolor"], cwd=ANSIBLE, env=ENV, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Profile 'production' was required, and it passed" in result.stdout + result.stderr
 
