@@ -50,17 +50,13 @@ def serve(
 
 
 def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: int | None) -> None:
-    import logging
-
     import uvicorn
 
-    # The product's own INFO lines (first champion trained, models reloaded) next to uvicorn's.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    product = logging.getLogger("riskops")
-    product.setLevel(logging.INFO)
-    product.addHandler(handler)
+    from riskops.observability.logs import configure_logging
 
+    # The product's own INFO lines (first champion trained, models reloaded) and uvicorn's,
+    # in one format, each with its request id.
+    configure_logging(settings.log_format)
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -68,7 +64,7 @@ def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: in
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level="info",
+        log_config=None,  # configured above
     )
 
 
