@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 from moto.server import ThreadedMotoServer
@@ -16,6 +17,7 @@ from riskops.auth.roles import Role
 from riskops.db import transaction
 from riskops.features import FEATURE_NAMES
 from riskops.labels.schemas import LabelCreate, LabelSource
+from riskops.ml.dataset import build_dataset, frame_from_export
 from riskops.offline.export import WATERMARKS, export
 from riskops.offline.repository import decisions, labels
 from tests.conftest import Api
@@ -153,3 +155,17 @@ async def test_export_round_trips_through_s3(
     assert sorted(r["transaction_id"] for r in rows) == sorted(paid)
     again = await export(api.runtime.engine, uri, START, datetime.now(UTC), settle=NO_SETTLING)
     assert again.rows["decisions"] == 0
+
+
+async def test_the_export_gives_training_the_same_set_as_the_database(
+    api: Api, tmp_path: Path
+) -> None:
+    paid = await pay(api, 6)
+    for transaction_id in paid[1::3]:
+        await label(api, transaction_id)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    await export(api.runtime.engine, str(tmp_path), START, end, settle=NO_SETTLING)
+    from_database = await build_dataset(api.runtime.engine, START, end)
+    from_export = frame_from_export(str(tmp_path), START, end)
+    assert from_database["label"].sum() == 2
+    pd.testing.assert_frame_equal(from_export, from_database, check_dtype=False)
