@@ -9,6 +9,7 @@ from riskops import __version__
 from riskops.api import deps, errors, health
 from riskops.api.guards import InputGuard
 from riskops.api.limits import BodySizeLimit
+from riskops.api.request_ids import RequestIds
 from riskops.api.security import SecurityHeaders
 from riskops.audit.router import router as audit_router
 from riskops.auth.router import router as auth_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, exempt_from_csp=[path for path in docs if path])
+    app.add_middleware(RequestIds)  # outermost: every response and error carries the id
     for router in (health.router, decisions_router, ledger_router, auth_router, metrics_router):
         app.include_router(router)
     app.include_router(events_router)

@@ -14,6 +14,7 @@ from riskops.auth.roles import Role
 from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
 from riskops.ml.cli import register as register_model_commands
+from riskops.offline.cli import register as register_export
 from riskops.simulation.cli import register as register_simulate
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ app.add_typer(keys_app, name="keys")
 register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
 register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
 register_simulate(app)
+register_export(app)
 err = LazyConsole(stderr=True)
 
 
@@ -50,17 +52,13 @@ def serve(
 
 
 def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: int | None) -> None:
-    import logging
-
     import uvicorn
 
-    # The product's own INFO lines (first champion trained, models reloaded) next to uvicorn's.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    product = logging.getLogger("riskops")
-    product.setLevel(logging.INFO)
-    product.addHandler(handler)
+    from riskops.observability.logs import configure_logging
 
+    # The product's own INFO lines (first champion trained, models reloaded) and uvicorn's,
+    # in one format, each with its request id.
+    configure_logging(settings.log_format)
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -68,7 +66,7 @@ def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: in
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level="info",
+        log_config=None,  # configured above
     )
 
 

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     )
 
     host: str = "127.0.0.1"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line, for a log shipper"
+    )
     port: int = 8000
 
     # Events: the bus, the outbox relay and the consumers (see src/riskops/events/).

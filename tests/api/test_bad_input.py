@@ -75,7 +75,8 @@ async def test_missing_idempotency_key(api: Api) -> None:
         "/v1/transactions", json=payment(), headers=api.as_role(Role.SERVICE)
     )
     assert response.status_code == 400
-    assert response.json()["details"] == {"header": "Idempotency-Key"}
+    request_id = response.headers["X-Request-ID"]
+    assert response.json()["details"] == {"header": "Idempotency-Key", "request_id": request_id}
     assert all(count == 0 for count in (await row_counts(api.runtime.engine)).values())
 
 

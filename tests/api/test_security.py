@@ -212,7 +212,8 @@ async def test_bad_keys_lock_out_their_client_and_no_one_else(
         assert body["code"] == "too_many_requests"
         retry_after = int(locked.headers["Retry-After"])
         assert 0 < retry_after <= 300
-        assert body["details"] == {"retry_after_seconds": retry_after}
+        request_id = locked.headers["X-Request-ID"]
+        assert body["details"] == {"retry_after_seconds": retry_after, "request_id": request_id}
         # The locked-out client learns nothing more, not even whether a key is good.
         assert (await pay(api.client, keys[Role.ANALYST])).status_code == 429
         # Someone else, from another address, keeps working with their good key.
@@ -262,7 +263,8 @@ async def test_method_not_allowed_names_the_allowed_methods(api: Api) -> None:
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
     assert response.json()["code"] == "method_not_allowed"
-    assert response.json()["details"] == {"allowed": ["GET", "POST"]}
+    request_id = response.headers["X-Request-ID"]
+    assert response.json()["details"] == {"allowed": ["GET", "POST"], "request_id": request_id}
     one = await api.client.put("/v1/admin/keys/x")
     assert one.status_code == 405
     assert one.headers["Allow"] == "DELETE"

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
+from riskops.core.context import current_request_id
 from riskops.core.errors import RiskOpsError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = orjson.dumps({"code": code, "message": message, "details": details or {}})
+    details = details or {}
+    if (request_id := current_request_id.get()) is not None:
+        details = {**details, "request_id": request_id}  # what to quote when reporting it
+    body = orjson.dumps({"code": code, "message": message, "details": details})
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -103,7 +107,11 @@ def allowed_methods(app: Starlette, scope: Scope) -> list[str]:
 
 async def _crash(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "an internal error occurred; it has been logged")
+    # This answer leaves outside the middleware that stamps ids on responses.
+    request_id = current_request_id.get()
+    headers = {"X-Request-ID": request_id} if request_id else None
+    message = "an internal error occurred; it has been logged"
+    return error_response(500, "internal_error", message, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -67,6 +67,10 @@ def _day(value: date, *, end: bool = False) -> datetime:
 def train(
     from_: Annotated[datetime, typer.Option("--from", help="First day (YYYY-MM-DD)")],
     to: Annotated[datetime, typer.Option(help="Last day, included (YYYY-MM-DD)")],
+    from_parquet: Annotated[
+        str | None,
+        typer.Option(help="Read an offline export (folder or s3://) instead of the database"),
+    ] = None,
 ) -> None:
     """Train on logged feature vectors joined with the labels known at the end of --to."""
     from riskops.audit.service import cli_actor
@@ -83,8 +87,9 @@ def train(
             await upgrade(engine)
             with err.status("opening the registry and training"):
                 registry = await asyncio.to_thread(service.open_registry, settings)
+                source = from_parquet or "feature-log"
                 return await service.train_from_log(
-                    engine, settings, registry, start, end, actor=cli_actor()
+                    engine, settings, registry, start, end, actor=cli_actor(), source=source
                 )
         finally:
             await engine.dispose()

@@ -23,7 +23,7 @@ from riskops.core.ids import new_id
 from riskops.db import transaction
 from riskops.features import FEATURE_NAMES
 from riskops.ml import repository
-from riskops.ml.dataset import build_dataset
+from riskops.ml.dataset import build_dataset, frame_from_export
 from riskops.ml.drift import SCORE, psi_report
 from riskops.ml.gates import GateInputs, GateResult, evaluate_gates
 from riskops.ml.metrics import classification_metrics
@@ -103,10 +103,15 @@ async def train_from_log(
     end: datetime,
     config: TrainingConfig | None = None,
     actor: Actor = SYSTEM,
+    source: str = "feature-log",
 ) -> TrainingOutcome:
     """Train on logged vectors of [start, end) with labels known at `end`; register the result
-    as challenger (champion when there is none yet)."""
-    frame = await build_dataset(engine, start, end)
+    as challenger (champion when there is none yet). `source` other than the feature log names
+    an offline export (`riskops export`) holding the same facts as Parquet."""
+    if source == "feature-log":
+        frame = await build_dataset(engine, start, end)
+    else:
+        frame = await asyncio.to_thread(frame_from_export, source, start, end)
     positives = int(frame["label"].sum()) if len(frame) else 0
     if len(frame) < MIN_TRAINING_ROWS or positives < 5 or positives == len(frame):
         raise NotEnoughData(
@@ -116,10 +121,7 @@ async def train_from_log(
             {"rows": len(frame), "frauds": positives},
         )
     model = await asyncio.to_thread(train_model, frame, list(FEATURE_NAMES), config=config)
-    tags = {
-        "riskops.source": "feature-log",
-        "riskops.window": f"{start.isoformat()}/{end.isoformat()}",
-    }
+    tags = {"riskops.source": source, "riskops.window": f"{start.isoformat()}/{end.isoformat()}"}
     version = await asyncio.to_thread(registry.register, settings.model_name, model, tags)
     champion = await asyncio.to_thread(registry.alias_version, settings.model_name, Alias.CHAMPION)
     alias = Alias.CHALLENGER if champion is not None else Alias.CHAMPION
