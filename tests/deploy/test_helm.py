@@ -18,10 +18,8 @@ from tests.deploy.tools import module
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion, HPA v2, PDB v1, CronJob
 # v1 are all there) and the newest schemas kubernetes-validate ships.
 KUBERNETES = ("1.25.0", "1.37.0")
-ALL_ON = {
-    "cronJobs": {"export": {"enabled": True}},
-    "api": {"autoscaling": {"enabled": False}},
-}
+# The other shape: a fixed number of API replicas instead of the autoscaler.
+FIXED = {"api": {"autoscaling": {"enabled": False}}}
 
 
 def helm() -> Any:
@@ -32,10 +30,10 @@ def validate() -> Any:
     return module("kubernetes_validate")
 
 
-@pytest.fixture(scope="module", params=["defaults", "all-on"])
+@pytest.fixture(scope="module", params=["defaults", "fixed-replicas"])
 def objects(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     helm()
-    return documents(render(ALL_ON if request.param == "all-on" else None))
+    return documents(render(FIXED if request.param == "fixed-replicas" else None))
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -93,9 +91,13 @@ def test_the_expected_objects_are_there(objects: list[dict[str, Any]]) -> None:
     assert len(by_kind(objects, "Deployment")) == 2  # the API and the worker
     worker = named(objects, "Deployment", "-worker")
     assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == ["riskops", "worker"]
-    retrain = named(objects, "CronJob", "-retrain")
-    command = retrain["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert "riskops train --from" in command[-1]
+
+    def command(name: str) -> list[str]:
+        job = named(objects, "CronJob", name)
+        return job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+
+    assert "riskops train --from-parquet s3://riskops-offline/facts" in command("-retrain")[-1]
+    assert command("-export")[:3] == ["riskops", "export", "--to"]
 
 
 def test_the_api_probes_hit_routes_the_app_has(objects: list[dict[str, Any]]) -> None:
