@@ -68,7 +68,16 @@ class ModelTasks:
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
         if await self._background.sleep(STARTUP_GRACE_SECONDS):
             return
-        await self.prepare(bootstrap=self._jobs and self.settings.model_bootstrap)
+        # The API and worker processes open one registry at the same moment on a first start:
+        # a lost race to create its tables is retried, not the end of serving.
+        while True:
+            try:
+                await self.prepare(bootstrap=self._jobs and self.settings.model_bootstrap)
+                break
+            except Exception:
+                log.exception("preparing the models failed; retrying")
+                if await self._background.sleep(self.settings.model_reload.total_seconds()):
+                    return
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
         next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
