@@ -47,6 +47,7 @@ from loadgen import (
     loop_lag,
     post_script,
     stall_during,
+    wait_drained,
     wait_for_model,
     wait_healthy,
     wrk,
@@ -164,6 +165,9 @@ def run_riskops(
         script.write_text(post_script(key, args.cards, variant))
         console.print(f"[{variant}] warming up ...")
         wrk_split([f"{b}/v1/transactions" for b in bases], script, 32, 3)
+        # The worker process imports the ML stack before it relays: measure once events flow.
+        console.print(f"[{variant}] waiting for the worker to relay the warm-up's events ...")
+        wait_drained(database_url)
         if variant == "shipped":
             trivial = work / "trivial.lua"
             trivial.write_text(LUA_DONE)
@@ -372,6 +376,7 @@ def main() -> None:
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--memory-cards", type=int, default=200_000)
     parser.add_argument("--output", type=Path, default=RESULTS / "decisions.json")
+    parser.add_argument("--keep", action="store_true", help="keep the data and logs folder")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
@@ -401,7 +406,10 @@ def main() -> None:
         memory = feature_memory(args) if args.memory else None
         profile = stages()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            console.print(f"data and logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     ratios(rows)
     report = {

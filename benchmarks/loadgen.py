@@ -205,6 +205,16 @@ def stall_during(before: dict[str, Any], after: dict[str, Any]) -> dict[str, flo
     return {"over_20ms": over_20ms, "max_ms": bound}
 
 
+def wait_drained(database_url: str, seconds: float = 600) -> float:
+    """Wait until the outbox backlog is 0 (the relay runs); returns the wait."""
+    started = time.monotonic()
+    with BacklogWatch(database_url) as watch:
+        found = watch.drained_after(started, within=seconds)
+    if found["drain_s"] is None:
+        raise RuntimeError(f"the outbox did not drain within {seconds:.0f} s")
+    return time.monotonic() - started
+
+
 @dataclass
 class BacklogWatch:
     """Samples the outbox backlog from its own thread and event loop while load runs."""
