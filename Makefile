@@ -68,9 +68,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+# The decision path as shipped and on the production stack next to a reference echo, feature
+# memory and (when present) the per-stage profile: one table, benchmarks/results/decisions.json.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/decisions.py
-	$(BIN)/python benchmarks/decisions.py --no-workers
 	$(BIN)/python benchmarks/events.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).

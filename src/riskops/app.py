@@ -1,7 +1,7 @@
 """The application factory: settings in, a FastAPI app with every adapter wired out."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fastapi import FastAPI
 
@@ -18,22 +18,36 @@ from riskops.events.router import router as events_router
 from riskops.ledger.router import router as ledger_router
 from riskops.ml.router import router as models_router
 from riskops.observability.metrics import router as metrics_router
+from riskops.processes.placement import ProcessRole
+from riskops.processes.supervisor import WorkerSupervisor
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
 from riskops.web import install as install_console
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    role: ProcessRole = ProcessRole.ALL,
+    worker: Sequence[str] | None = None,
+) -> FastAPI:
+    """The app of a process of `role`; with a `worker` command, the API supervises that worker
+    process beside it (started once the schema is migrated, stopped before the API closes)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, role=role)
         deps.provide(app, runtime)
+        supervisor = WorkerSupervisor(worker) if worker else None
+        app.state.supervisor = supervisor
         try:
             await runtime.start()
+            if supervisor is not None:
+                supervisor.start()
             yield
         finally:
+            if supervisor is not None:
+                await supervisor.stop()
             await runtime.close()
 
     app = FastAPI(

@@ -1,4 +1,4 @@
-"""The `riskops` command: serve, migrate, keys, demo.
+"""The `riskops` command: serve, worker, migrate, keys, demo.
 
 Imports of the product (the app, the database, the models) happen inside each command, so
 `--help` of any command and `riskops keys create` answer at once (tests/test_cli_imports.py).
@@ -42,13 +42,52 @@ err = LazyConsole(stderr=True)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="No worker process: run `riskops worker` apart")
+    ] = False,
+    single_process: Annotated[
+        bool, typer.Option("--single-process", help="Background work inside the API process")
+    ] = False,
 ) -> None:
-    """Run the API and the console (one process: the embedded stores belong to it)."""
-    from riskops.app import create_app
+    """Run the API and the console, and a supervised worker process beside them.
+
+    The worker (relay, consumers, model jobs) is restarted if it dies and stopped with the API.
+    """
     from riskops.settings import Settings
 
     settings = Settings()
-    _run_server(create_app(settings), settings, host, port)
+    _run_server(_serving_app(settings, api_only, single_process), settings, host, port)
+
+
+def _serving_app(settings: "Settings", api_only: bool, single_process: bool) -> "FastAPI":
+    from riskops.app import create_app
+    from riskops.processes.placement import ProcessRole
+    from riskops.processes.supervisor import worker_command
+
+    if single_process:
+        return create_app(settings, ProcessRole.ALL)
+    # RISKOPS_RUN_WORKERS=false: no background work beside this API at all (it runs elsewhere).
+    supervised = settings.run_workers and not api_only
+    return create_app(settings, ProcessRole.API, worker_command() if supervised else None)
+
+
+@app.command()
+def worker(
+    parent_pid: Annotated[
+        int | None, typer.Option(help="Stop when this process is gone (set by `serve`)")
+    ] = None,
+) -> None:
+    """Run the background work: outbox relay, consumers, first champion, drift, retraining.
+
+    `riskops serve` starts one itself; production runs it beside `riskops serve --api-only`.
+    """
+    from riskops.observability.logs import configure_logging
+    from riskops.processes.worker import run_worker
+    from riskops.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_format)
+    asyncio.run(run_worker(settings, parent_pid))
 
 
 def _run_server(app: "FastAPI", settings: "Settings", host: str | None, port: int | None) -> None:
@@ -205,10 +244,9 @@ def demo(
     )
     if not serve_after:
         return
-    if not stream:
-        serve(host, port)
-        return
-    from riskops.app import create_app
-
-    err.print(f"console: http://{host or settings.host}:{port or settings.port}/ (live flow on)")
-    _run_server(with_stream(create_app(settings), rate, seed), settings, host, port)
+    app_ = _serving_app(settings, api_only=False, single_process=False)
+    if stream:
+        console = f"http://{host or settings.host}:{port or settings.port}/"
+        err.print(f"console: {console} (live flow on)")
+        app_ = with_stream(app_, rate, seed)
+    _run_server(app_, settings, host, port)

@@ -1,7 +1,8 @@
 """The one place that wires: settings become adapters, services, consumers and background work.
 
 `build_runtime` builds everything (the app's lifespan and every command use it); `start()`
-starts what the settings ask a server process to run, `close()` stops it all.
+starts what the settings ask a process of its role to run (riskops.processes.placement says
+which work goes where), `close()` stops it all.
 """
 
 import asyncio
@@ -40,6 +41,12 @@ from riskops.ml.service import open_registry
 from riskops.ml.serving import ModelServer
 from riskops.ml.tasks import ModelTasks
 from riskops.observability.metrics import watch_event_loop
+from riskops.processes.placement import (
+    ProcessRole,
+    consumers_for,
+    runs_model_jobs,
+    runs_relay,
+)
 from riskops.rules import (
     RulesEngine,
     default_ruleset_path,
@@ -54,6 +61,10 @@ CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
 }
 # SQLite has one writer at a time; PostgreSQL overlaps a few group commits.
 WRITERS = {"sqlite": 1, "postgresql": 4}
+# A relay in another process than the decision writer hears of commits by NOTIFY on
+# PostgreSQL; on SQLite nothing can tell it, so it polls this often (a cheap indexed read in
+# the worker process) to keep events flowing within a fraction of a second.
+CROSS_PROCESS_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -73,6 +84,7 @@ class Runtime:
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
+    role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -80,13 +92,14 @@ class Runtime:
         settings = self.settings
         if settings.auto_migrate:
             await upgrade(self.engine)
-        if settings.bootstrap_admin_key:
+        if settings.bootstrap_admin_key and self.role is not ProcessRole.WORKER:
             await first_admin_key(self.engine)
-        if settings.run_workers:  # the embedded default: relay and consumers in this process
-            self.events.start()
+        # run_workers: the API process runs its share; a worker process runs its share always.
+        if settings.run_workers or self.role is ProcessRole.WORKER:
+            self.events.start(relay=runs_relay(self.role))
         # Models load (and a first champion trains) in the background: /health answers now.
         if settings.model_serving:
-            self.model_tasks.start()
+            self.model_tasks.start(jobs=runs_model_jobs(self.role))
         self._monitor = asyncio.create_task(watch_event_loop())
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight so full collections stay short on a busy loop.
@@ -111,17 +124,22 @@ def load_rules(settings: Settings) -> RulesEngine:
     return RulesEngine(load_ruleset(settings.ruleset_path or default_ruleset_path(), known))
 
 
-async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
-    """Build every adapter the settings choose. The writer is started; call close() to stop."""
+async def build_runtime(
+    settings: Settings, engine: AsyncEngine | None = None, role: ProcessRole = ProcessRole.ALL
+) -> Runtime:
+    """Build every adapter the settings choose for a process of `role`. The writer is started;
+    call close() to stop."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or create_engine(settings.resolved_database_url)
     # The embedded store keeps its windows across restarts in the data folder (written on a
-    # clean shutdown); Redis keeps its own.
+    # clean shutdown); Redis keeps its own. A worker process never owns the memory store (the
+    # API process does): it must neither load the API's snapshot nor overwrite it.
+    owns_snapshot = role is not ProcessRole.WORKER
     store = build_online_store(
         settings.feature_store,
         settings.redis_url,
         settings.redis_key_prefix,
-        snapshot_path=settings.data_dir / "features.json",
+        snapshot_path=settings.data_dir / "features.json" if owns_snapshot else None,
         label_delay=settings.label_delay,
     )
     writer = DecisionWriter(
@@ -152,8 +170,12 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
     consumers = build_consumers(engine, pipeline, labels)
-    events = EventWorkers.from_settings(settings, engine, bus, consumers, contracts.validators())
+    events = EventWorkers.from_settings(
+        settings, engine, bus, consumers, contracts.validators(), consumers_for(role, settings)
+    )
     writer.on_commit = events.relay.notify
+    if role is ProcessRole.WORKER and engine.dialect.name != "postgresql":
+        events.relay.poll_seconds = min(events.relay.poll_seconds, CROSS_PROCESS_POLL_SECONDS)
     models = build_model_server(settings, pipeline)
     registry = open_registry(settings)
     return Runtime(
@@ -172,6 +194,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         registry=registry,
         model_tasks=ModelTasks(settings, engine, models, registry),
         balances=BalanceService(decisions.account_counts),
+        role=role,
     )
 
 

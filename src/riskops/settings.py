@@ -108,10 +108,13 @@ class Settings(BaseSettings):
         description="Unacknowledged by then: the rows stay in the outbox",
     )
     run_workers: bool = Field(
-        default=True, description="Run the relay and consumers inside the API process"
+        default=True,
+        description="Run background work beside the API: `riskops serve` supervises a worker "
+        "process (relay, consumers, model jobs); the API process keeps the consumers that feed "
+        "its in-memory features. false: the API runs none (`riskops worker` runs apart)",
     )
     consumers: list[str] = Field(
-        default=["risk", "labels", "analytics"], description="Consumers run_workers starts"
+        default=["risk", "labels", "analytics"], description="Consumers run beside the API"
     )
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll: Duration = Field(
@@ -147,7 +150,7 @@ class Settings(BaseSettings):
     drift_interval: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
     drift_window: Duration = Field(default=timedelta(hours=24), gt=timedelta(0))
     retrain_interval: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
-    retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the API")
+    retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the worker")
     retrain_window: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
 
     @model_validator(mode="after")

@@ -1,5 +1,6 @@
-"""Model work in the background of the API process: first champion, hot reload, shadow scores,
-drift reports and scheduled retraining.
+"""Model work in the background: hot reload and shadow scores where decisions are made; first
+champion, drift reports and scheduled retraining (the jobs) where `jobs` is on, which is the
+worker process when `riskops serve` runs two (riskops.processes.placement).
 
 The registry is opened in a thread (importing MLflow takes seconds), so /health answers at
 once; until a champion is loaded the pipeline scores with the rules alone.
@@ -44,8 +45,13 @@ class ModelTasks:
         self.ready = asyncio.Event()  # set once the first reload ran (champion or not)
         self.bootstrap_seconds: float | None = None
         self._background = Background("models")
+        self._jobs = True
 
-    def start(self) -> None:
+    def start(self, *, jobs: bool = True) -> None:
+        """Serve the aliased models and keep them current; with `jobs` also train a first
+        champion, report drift and retrain. Without, a champion trained elsewhere is picked up
+        from the registry at the next reload."""
+        self._jobs = jobs
         self._background = Background("models")
         self._background.spawn(self._serve(), "serve")
         self._background.spawn(self._flush_shadows(), "shadows")
@@ -62,7 +68,16 @@ class ModelTasks:
         # Importing MLflow holds the GIL for seconds: let the server finish starting first.
         if await self._background.sleep(STARTUP_GRACE_SECONDS):
             return
-        await self.prepare()
+        # The API and worker processes open one registry at the same moment on a first start:
+        # a lost race to create its tables is retried, not the end of serving.
+        while True:
+            try:
+                await self.prepare(bootstrap=self._jobs and self.settings.model_bootstrap)
+                break
+            except Exception:
+                log.exception("preparing the models failed; retrying")
+                if await self._background.sleep(self.settings.model_reload.total_seconds()):
+                    return
         self.bootstrap_seconds = time.perf_counter() - started
         self.ready.set()
         next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
@@ -70,6 +85,8 @@ class ModelTasks:
         while not await self._background.sleep(self.settings.model_reload.total_seconds()):
             try:
                 await self.reload()
+                if not self._jobs:
+                    continue
                 if time.monotonic() >= next_drift:
                     next_drift = time.monotonic() + self.settings.drift_interval.total_seconds()
                     await self.drift()
@@ -79,11 +96,12 @@ class ModelTasks:
             except Exception:  # a registry hiccup must not end serving: log, retry next tick
                 log.exception("model background work failed; retrying")
 
-    async def prepare(self) -> None:
-        """Open the registry, train a first champion if there is none, load what is aliased."""
+    async def prepare(self, bootstrap: bool | None = None) -> None:
+        """Open the registry, train a first champion if there is none (and `bootstrap`, by
+        default the setting), load what is aliased."""
         await in_daemon_thread(self._registry.open)  # importing MLflow takes seconds
         self.registry = self._registry
-        if self.settings.model_bootstrap:
+        if self.settings.model_bootstrap if bootstrap is None else bootstrap:
             await self._bootstrap(self.registry)
         await self.reload()
         self.server.loaded = True
