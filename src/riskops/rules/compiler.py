@@ -7,7 +7,7 @@ every operator against it):
 
 - values are int (64-bit), double, string, bool and literal lists; bool is not a number;
 - `==` across types is false, except int and double, which compare by value; ordering
-  across types other than int/double is a type error;
+  across types other than int/double is a type error, and so is ordering NaN;
 - int arithmetic fails on 64-bit overflow and on division or modulo by zero; `/` and `%`
   truncate toward zero; double arithmetic is IEEE (x / 0.0 is an infinity); int and
   double are never mixed in arithmetic; double `%` is a type error;
@@ -68,6 +68,11 @@ def compile_rule(source: str) -> Compiled:
     return _compile(parse(source))
 
 
+def compile_tree(node: Node) -> Compiled:
+    """The closure of an already parsed (sub)expression."""
+    return _compile(node)
+
+
 def _read(env: Env, name: str) -> object:
     try:
         value = env[name]
@@ -104,6 +109,9 @@ def equal(left: object, right: object) -> bool:
 def _ordered(op: str, left: object, right: object) -> None:
     kind = type(left)
     if (kind is type(right) and kind in _ORDERED) or (kind in _NUMBERS and type(right) in _NUMBERS):
+        # NaN has no order: CEL reports no overload rather than answering false.
+        if left != left or right != right:
+            raise _overload(op, left, right)
         return
     raise _overload(op, left, right)
 
@@ -314,11 +322,12 @@ def _variable_against_literal(node: Binary) -> Compiled | None:
     if type(literal) is int and literal != float(literal):
         return None  # beyond double precision: let the exact generic path compare
     bound = float(literal)
+    ordering = op not in {"==", "!="}
 
     def number_comparison(env: Env, lists: ListSnapshot) -> object:
         value = _read(env, name)
         kind = type(value)
-        if kind is float:
+        if kind is float and (value == value or not ordering):  # NaN has no order
             return compare(value, bound)  # type: ignore[arg-type]
         if kind is int and -(2**53) <= value <= 2**53:  # type: ignore[operator]
             return compare(float(value), bound)  # type: ignore[arg-type]

@@ -11,12 +11,13 @@ from typing import Final
 
 import cel
 
-from riskops.rules.compiler import Compiled, MissingVariable, NeedsCel, compile_rule
+from riskops.rules.codegen import Generated, generate
+from riskops.rules.compiler import Compiled, MissingVariable, NeedsCel, compile_tree
 from riskops.rules.errors import RulesetError, problem
 from riskops.rules.expressions import compile_expression
 from riskops.rules.lists import ListSnapshot, ListSource
 from riskops.rules.ruleset import Rule, RuleAction, RuleMode, Ruleset, Severity
-from riskops.rules.syntax import Unsupported
+from riskops.rules.syntax import Node, Unsupported, parse
 
 # Decision records keep these messages for every payment; CEL's own are paragraphs long.
 _MAX_MESSAGE: Final = 240
@@ -68,6 +69,7 @@ class _CompiledRule:
     rule_id: str
     program: cel.Program
     closure: Compiled | None  # None: outside the compiled subset, CEL evaluates it
+    tree: Node | None  # what the generated function is written from (None with closure)
     variables: frozenset[str]
     hit: RuleHit  # immutable, so one instance is shared by every evaluation that hits
 
@@ -100,6 +102,8 @@ class RulesEngine:
                 (shadow if rule.mode is RuleMode.SHADOW else active).append(entry)
         self._rules = tuple(active)
         self._shadow_rules = tuple(shadow)
+        self._fast = _generated(self._rules) if compiled else None
+        self._shadow_fast = _generated(self._shadow_rules) if compiled else None
         self._variables = frozenset().union(*(rule.variables for rule in (*active, *shadow)))
         self._variable_order = tuple(sorted(self._variables))
 
@@ -112,15 +116,21 @@ class RulesEngine:
         return self._lists
 
     @property
+    def interpreted(self) -> frozenset[str]:
+        """Ids of enabled rules outside the compiled subset, which the cel library evaluates."""
+        rules = (*self._rules, *self._shadow_rules)
+        return frozenset(rule.rule_id for rule in rules if rule.closure is None)
+
+    @property
     def variables(self) -> frozenset[str]:
         """Every input the enabled rules (active and shadow) read."""
         return self._variables
 
     def evaluate(self, variables: Mapping[str, object]) -> RuleEvaluation:
         run = _Run(self, variables, self._lists.current)
-        hits, errors = run.rules(self._rules)
+        hits, errors = run.rules(self._rules, self._fast)
         shadow_hits, shadow_errors = (
-            run.rules(self._shadow_rules) if self._shadow_rules else ([], [])
+            run.rules(self._shadow_rules, self._shadow_fast) if self._shadow_rules else ([], [])
         )
         return RuleEvaluation(
             self._ruleset.version,
@@ -146,34 +156,46 @@ class _Run:
         self._lists = lists
         self._context: tuple[cel.Context, dict[str, tuple[RuleErrorType, str]]] | None = None
 
-    def rules(self, rules: tuple[_CompiledRule, ...]) -> tuple[list[RuleHit], list[RuleError]]:
+    def rules(
+        self, rules: tuple[_CompiledRule, ...], fast: Generated | None
+    ) -> tuple[list[RuleHit], list[RuleError]]:
         hits: list[RuleHit] = []
         errors: list[RuleError] = []
-        variables, lists = self._variables, self._lists
-        for rule in rules:
-            closure = rule.closure
-            if closure is None:
-                result = self._cel(rule)
-            else:
-                try:
-                    result = closure(variables, lists)
-                except NeedsCel:
-                    result = self._cel(rule)
-                except MissingVariable:
-                    result = _missing(rule, variables)
-                except (ZeroDivisionError, OverflowError, TypeError) as exc:
-                    result = _error(rule, exc, {})
-            if result is True:
-                hits.append(rule.hit)
-            elif result is False:
-                continue
-            elif isinstance(result, RuleError):
-                errors.append(result)
-            else:
-                text = _short(repr(result))
-                message = f"expression returned {type(result).__name__} {text}, expected bool"
-                errors.append(RuleError(rule.rule_id, RuleErrorType.NON_BOOLEAN_RESULT, message))
+        if fast is None:
+            for rule in rules:
+                self._one(rule, hits, errors)
+            return hits, errors
+
+        def slow(index: int) -> None:
+            self._one(rules[index], hits, errors)
+
+        fast(self._variables, self._lists, hits, slow)  # type: ignore[arg-type]
         return hits, errors
+
+    def _one(self, rule: _CompiledRule, hits: list[RuleHit], errors: list[RuleError]) -> None:
+        """One rule with CEL's full semantics: its closure, else the cel library."""
+        closure = rule.closure
+        if closure is None:
+            result = self._cel(rule)
+        else:
+            try:
+                result = closure(self._variables, self._lists)
+            except NeedsCel:
+                result = self._cel(rule)
+            except MissingVariable:
+                result = _missing(rule, self._variables)
+            except (ZeroDivisionError, OverflowError, TypeError) as exc:
+                result = _error(rule, exc, {})
+        if result is True:
+            hits.append(rule.hit)
+        elif result is False:
+            return
+        elif isinstance(result, RuleError):
+            errors.append(result)
+        else:
+            text = _short(repr(result))
+            message = f"expression returned {type(result).__name__} {text}, expected bool"
+            errors.append(RuleError(rule.rule_id, RuleErrorType.NON_BOOLEAN_RESULT, message))
 
     def _cel(self, rule: _CompiledRule) -> object:
         if self._context is None:
@@ -222,13 +244,19 @@ def _compile(rule: Rule, *, compiled: bool) -> _CompiledRule:
         reason = f"syntax error: {exc}"
         raise RulesetError.from_problems([problem(rule.id, "expression", reason)]) from exc
     closure: Compiled | None = None
+    tree: Node | None = None
     if compiled:
         try:
-            closure = compile_rule(rule.expression)
+            tree = parse(rule.expression)
+            closure = compile_tree(tree)
         except Unsupported:
-            closure = None  # valid CEL outside the compiled subset: CEL evaluates it
+            tree = closure = None  # valid CEL outside the compiled subset: CEL evaluates it
     hit = RuleHit(rule.id, rule.action, rule.reason_code, rule.severity)
-    return _CompiledRule(rule.id, expression.program, closure, expression.variables, hit)
+    return _CompiledRule(rule.id, expression.program, closure, tree, expression.variables, hit)
+
+
+def _generated(rules: tuple[_CompiledRule, ...]) -> Generated:
+    return generate([rule.tree for rule in rules], [rule.hit for rule in rules], compile_tree)
 
 
 def _context(

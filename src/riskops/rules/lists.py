@@ -5,9 +5,10 @@ keeps lists current (the list poller) swaps in a new snapshot through `ListSourc
 decision reads one consistent set of lists and the hot path takes no lock.
 """
 
+import functools
 import ipaddress
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
@@ -67,6 +68,16 @@ def normalise(kind: ListKind, value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=8192)
+def _address(text: str) -> tuple[int, int] | None:
+    """(bits, integer) of an IP; cached because every IP rule of a decision asks again."""
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return (32 if parsed.version == 4 else 128), int(parsed)
+
+
 @dataclass(frozen=True, slots=True)
 class _Networks:
     """CIDR membership: per prefix length, the set of network addresses as integers.
@@ -91,12 +102,13 @@ class _Networks:
         )
 
     def contains(self, address: str) -> bool:
-        try:
-            parsed = ipaddress.ip_address(address)
-        except ValueError:
+        if not self.v4 and not self.v6:
+            return False
+        parsed = _address(address)
+        if parsed is None:
             return False  # an absent ("") or malformed IP is on no list
-        bits, by_length = (32, self.v4) if parsed.version == 4 else (128, self.v6)
-        number = int(parsed)
+        bits, number = parsed
+        by_length = self.v4 if bits == 32 else self.v6
         for length, networks in by_length.items():
             if (number >> (bits - length)) << (bits - length) in networks:
                 return True
@@ -107,16 +119,20 @@ class _Networks:
 class _Members:
     kind: ListKind
     values: frozenset[str]
-    networks: _Networks | None = field(default=None)
+    contains: Callable[[str], bool]  # the kind's membership test, bound once
 
-    def contains(self, value: str) -> bool:
-        if self.networks is not None:
-            return self.networks.contains(value)
-        if self.kind is ListKind.EMAIL:
-            value = value.lower()
-        elif self.kind is ListKind.COUNTRY:
-            value = value.upper()
-        return value in self.values
+    @classmethod
+    def of(cls, kind: ListKind, values: frozenset[str]) -> "_Members":
+        contains: Callable[[str], bool]
+        if kind is ListKind.IP:
+            contains = _Networks.of(values).contains
+        elif kind is ListKind.EMAIL:
+            contains = lambda value: value.lower() in values  # noqa: E731
+        elif kind is ListKind.COUNTRY:
+            contains = lambda value: value.upper() in values  # noqa: E731
+        else:
+            contains = values.__contains__  # a C call: the hot path's common case
+        return cls(kind, values, contains)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +146,7 @@ class ListSnapshot:
     def build(
         cls, lists: Mapping[str, tuple[ListKind, Iterable[str]]], version: str = ""
     ) -> "ListSnapshot":
-        members: dict[str, _Members] = {}
-        for name, (kind, values) in lists.items():
-            stored = frozenset(values)
-            networks = _Networks.of(stored) if kind is ListKind.IP else None
-            members[name] = _Members(kind, stored, networks)
+        members = {name: _Members.of(kind, frozenset(vs)) for name, (kind, vs) in lists.items()}
         return cls(members, version)
 
     @classmethod
@@ -147,9 +159,10 @@ class ListSnapshot:
         return frozenset(self.lists)
 
     def contains(self, name: str, value: str) -> bool:
-        members = self.lists.get(name)
-        if members is None:
-            raise UnknownList(f"unknown list '{name}'")
+        try:
+            members = self.lists[name]
+        except KeyError:
+            raise UnknownList(f"unknown list '{name}'") from None
         return members.contains(value)
 
 
