@@ -35,12 +35,14 @@ from riskops.features.labels import label_feeder
 from riskops.labels.service import LabelService
 from riskops.labels.tasks import LabelsConsumer
 from riskops.ledger.service import BalanceService
+from riskops.lists.tasks import ListPoller
 from riskops.ml.registry import ModelRegistry
 from riskops.ml.service import open_registry
 from riskops.ml.serving import ModelServer
 from riskops.ml.tasks import ModelTasks
 from riskops.observability.metrics import watch_event_loop
 from riskops.rules import (
+    ListSource,
     RulesEngine,
     default_ruleset_path,
     load_ruleset,
@@ -73,6 +75,7 @@ class Runtime:
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
+    lists: ListPoller  # keeps the lists rules read current (started with the process)
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -82,6 +85,8 @@ class Runtime:
             await upgrade(self.engine)
         if settings.bootstrap_admin_key:
             await first_admin_key(self.engine)
+        await self.lists.refresh()  # decide with the stored lists from the first payment on
+        self.lists.start()
         if settings.run_workers:  # the embedded default: relay and consumers in this process
             self.events.start()
         # Models load (and a first champion trains) in the background: /health answers now.
@@ -97,6 +102,7 @@ class Runtime:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
         await self.model_tasks.stop()
+        await self.lists.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -106,9 +112,10 @@ class Runtime:
         await self.engine.dispose()
 
 
-def load_rules(settings: Settings) -> RulesEngine:
+def load_rules(settings: Settings, lists: ListSource | None = None) -> RulesEngine:
     known = [*FEATURE_NAMES, *transaction_variable_names()]
-    return RulesEngine(load_ruleset(settings.ruleset_path or default_ruleset_path(), known))
+    ruleset = load_ruleset(settings.ruleset_path or default_ruleset_path(), known)
+    return RulesEngine(ruleset, lists)
 
 
 async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -130,12 +137,13 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     writer.start()
     lookup = IdempotencyLookup(engine, batch_max=settings.commit_batch_max)
     lookup.start()
+    lists = ListPoller(engine, settings.lists_poll_interval.total_seconds())
     pipeline = DecisionPipeline(
         engine=engine,
         lookup=lookup,
         writer=writer,
         store=store,
-        rules=load_rules(settings),
+        rules=load_rules(settings, lists.source),
         thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
         token_secret=settings.token_secret(),
     )
@@ -172,6 +180,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         registry=registry,
         model_tasks=ModelTasks(settings, engine, models, registry),
         balances=BalanceService(decisions.account_counts),
+        lists=lists,
     )
 
 
