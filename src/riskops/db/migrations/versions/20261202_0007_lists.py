@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from riskops.db.types import UTCDateTime
 
@@ -17,6 +18,8 @@ revision: str = "20261202_0007"
 down_revision: str | None = "0005"  # the brief said "20261201_0005"; this tree names it "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # The lists the shipped ruleset reads, created empty (riskops.rules.lists.SHIPPED_LISTS;
 # copied, because a migration must not change when the code does).
@@ -77,9 +80,13 @@ def upgrade() -> None:
         ],
     )
     op.bulk_insert(version, [{"id": 1, "version": 1}])
+    # Shadow rules' hits, recorded with each decision (rules.RuleEvaluation.shadow_hits).
+    op.add_column("decisions", sa.Column("shadow_hits", JSON, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("decisions") as batch_op:
+        batch_op.drop_column("shadow_hits")
     op.drop_table("lists_version")
     op.drop_index("ix_list_entries_expires_at", table_name="list_entries")
     op.drop_table("list_entries")
