@@ -27,7 +27,7 @@ class RuleAction(StrEnum):
     def _missing_(cls, value: object) -> "RuleAction | None":
         # The draft API spells the allow-list override "approve"; stored rulesets, decision
         # records and the golden replay keep "approve_override", so both are accepted.
-        return cls.APPROVE_OVERRIDE if value == "approve" else None
+        return cls.APPROVE_OVERRIDE if value == Outcome.APPROVE.value else None
 
     @property
     def strength(self) -> int:
