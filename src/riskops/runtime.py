@@ -5,9 +5,11 @@ starts what the settings ask a server process to run, `close()` stops it all.
 """
 
 import asyncio
+import contextlib
 import gc
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops import contracts
@@ -85,7 +87,10 @@ class Runtime:
             await upgrade(self.engine)
         if settings.bootstrap_admin_key:
             await first_admin_key(self.engine)
-        await self.lists.refresh()  # decide with the stored lists from the first payment on
+        # Decide with the stored lists from the first payment on; without a schema yet (the
+        # database is migrated separately) the poller keeps trying every second.
+        with contextlib.suppress(DBAPIError):
+            await self.lists.refresh()
         self.lists.start()
         if settings.run_workers:  # the embedded default: relay and consumers in this process
             self.events.start()
