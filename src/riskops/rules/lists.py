@@ -56,18 +56,6 @@ class UnknownList(LookupError):
     """A rule named a list that does not exist (validation refuses this up front)."""
 
 
-def normalise(kind: ListKind, value: str) -> str:
-    """The one spelling a value is stored and looked up in, per kind."""
-    value = value.strip()
-    if kind in {ListKind.EMAIL}:
-        return value.lower()
-    if kind is ListKind.COUNTRY:
-        return value.upper()
-    if kind is ListKind.IP:
-        return str(ipaddress.ip_network(value, strict=False))  # ValueError on bad input
-    return value
-
-
 @functools.lru_cache(maxsize=8192)
 def _address(text: str) -> tuple[int, int] | None:
     """(bits, integer) of an IP; cached because every IP rule of a decision asks again."""
