@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,24 @@ async def test_a_change_in_one_process_reaches_the_other(tmp_path: Path) -> None
 
         seconds = await until_reason(second, service, "BLOCKED_DEVICE", True, device_id="dev-farm")
         assert seconds < 2.0
+
+
+async def test_an_expired_entry_stops_counting_without_another_change(api: Api) -> None:
+    analyst, service = api.as_role(Role.ANALYST), api.as_role(Role.SERVICE)
+    expires = datetime.now(UTC) + timedelta(seconds=1.5)
+    response = await api.client.post(
+        "/v1/lists/blocked_devices/entries",
+        json={"values": ["dev-brief"], "reason": "for a moment", "expires_at": expires.isoformat()},
+        headers=analyst,
+    )
+    assert response.status_code == 201, response.text
+    await until_reason(api.client, service, "BLOCKED_DEVICE", True, device_id="dev-brief")
+
+    await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()))
+    await until_reason(api.client, service, "BLOCKED_DEVICE", False, device_id="dev-brief")
+    past = await api.client.post(
+        "/v1/lists/blocked_devices/entries",
+        json={"values": ["dev-x"], "reason": "r", "expires_at": "2020-01-01T00:00:00Z"},
+        headers=analyst,
+    )
+    assert (past.status_code, past.json()["code"]) == (422, "list_entries_invalid")
