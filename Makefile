@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/riskops/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench bench-fdh install clean assets chromium
+.PHONY: run test lint format bench bench-fdh install clean assets chromium deploy-tools k8s
 
 install: $(STAMP)
 
@@ -36,10 +36,27 @@ chromium:
 		else echo "Chromium missing: browser tests skip here (CI=true fails them)." \
 			"Install it with: sudo apt-get install -y chromium"; fi; }
 
+# Deployment checks (tests/deploy) run promtool and docker-compose from Debian (Debian 12 has
+# no helm, kubeconform or actionlint package: those come from PyPI with the dev dependencies).
+# CI runs as root and installs them when missing (only promtool is wanted from `prometheus`: the
+# server the package enables is stopped); elsewhere the tests say how.
+deploy-tools:
+	@{ test -x /usr/bin/promtool && test -x /usr/bin/docker-compose; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			prometheus docker-compose && \
+			{ test ! -d /run/systemd/system || systemctl disable --now prometheus; }; \
+		else echo "promtool or docker-compose missing: deploy tests skip here (CI=true fails" \
+			"them). Install: sudo apt-get install -y --no-install-recommends prometheus docker-compose"; fi; }
+
+# Plain Kubernetes manifests for clusters without Helm: the chart rendered with its defaults.
+k8s: $(STAMP)
+	$(BIN)/python -m tests.deploy.render
+
 run: $(STAMP) $(ASSETS)
 	$(BIN)/riskops serve
 
-test: $(STAMP) $(ASSETS) chromium
+test: $(STAMP) $(ASSETS) chromium deploy-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -65,6 +82,9 @@ bench-fdh: $(STAMP)
 # Regenerate the lock file after editing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 --generate-hashes
+	# The image's lock: the runtime dependencies only, at the versions of requirements.lock.
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock -o requirements-runtime.lock \
+		--python-version 3.11 --generate-hashes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

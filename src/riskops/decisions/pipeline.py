@@ -31,6 +31,7 @@ from riskops.decisions.requests import TransactionCreate
 from riskops.decisions.scoring import Scorer
 from riskops.decisions.writer import DecisionWriter
 from riskops.features import OnlineStore, compute_features
+from riskops.observability.metrics import DECISION_LATENCY, DECISION_SCORE, DECISIONS
 from riskops.rules import RulesEngine
 
 
@@ -145,6 +146,10 @@ class DecisionPipeline:
             opens_account=opens_account,
         )
         if await self._writer.submit(record.rows):
+            # Counted once durable: a replay or a lost race is not a new decision.
+            DECISIONS.labels(assessment.outcome.value).inc()
+            DECISION_LATENCY.observe(assessment.latency_ms / 1000)
+            DECISION_SCORE.labels(assessment.score_source.value).observe(assessment.score)
             self.feed.publish(record.document)
             return DecisionResult(record.document, replayed=False)
         # Another process stored this key between our lookup and our write.

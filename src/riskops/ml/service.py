@@ -9,6 +9,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,17 @@ def open_registry(settings: Settings) -> ModelRegistry:
     """The registry adapter the settings choose (MLflow: a local SQLite store or a server)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uri = settings.mlflow_tracking_uri or default_tracking_uri(settings.data_dir)
-    return MlflowRegistry(uri, artifact_root=settings.data_dir / "mlartifacts")
+    return MlflowRegistry(uri, artifact_root=artifact_root(settings))
+
+
+def artifact_root(settings: Settings) -> Path | None:
+    """Where new experiments keep model files: the data folder for a local store; for a
+    tracking server, the server's own artifact store (None), because processes on other hosts
+    (API replicas, the worker, jobs) must download what another one logged."""
+    uri = settings.mlflow_tracking_uri
+    if uri is not None and uri.startswith(("http://", "https://")):
+        return None
+    return settings.data_dir / "mlartifacts"
 
 
 def train_synthetic(
