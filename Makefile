@@ -73,6 +73,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/decisions.py
 	$(BIN)/python benchmarks/events.py
+	$(BIN)/python benchmarks/rules.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
 bench-fdh: $(STAMP)

@@ -16,6 +16,7 @@ from riskops.auth.router import router as auth_router
 from riskops.decisions.router import router as decisions_router
 from riskops.events.router import router as events_router
 from riskops.ledger.router import router as ledger_router
+from riskops.lists.router import router as lists_router
 from riskops.ml.router import router as models_router
 from riskops.observability.metrics import router as metrics_router
 from riskops.processes.placement import ProcessRole
@@ -67,5 +68,6 @@ def create_app(
     app.include_router(events_router)
     app.include_router(audit_router)
     app.include_router(models_router)
+    app.include_router(lists_router)
     install_console(app)
     return app

@@ -13,6 +13,7 @@ import typer
 from riskops.auth.roles import Role
 from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
+from riskops.lists.cli import register as register_list_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.offline.cli import register as register_export
 from riskops.simulation.cli import register as register_simulate
@@ -35,6 +36,7 @@ register_model_commands(app)  # train, backfill, models list|promote|rollback|al
 register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
 register_simulate(app)
 register_export(app)
+register_list_commands(app)  # lists list|create|entries|add|remove
 err = LazyConsole(stderr=True)
 
 

@@ -6,9 +6,11 @@ which work goes where), `close()` stops it all.
 """
 
 import asyncio
+import contextlib
 import gc
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops import contracts
@@ -36,6 +38,7 @@ from riskops.features.labels import label_feeder
 from riskops.labels.service import LabelService
 from riskops.labels.tasks import LabelsConsumer
 from riskops.ledger.service import BalanceService
+from riskops.lists.tasks import ListPoller
 from riskops.ml.registry import ModelRegistry
 from riskops.ml.service import open_registry
 from riskops.ml.serving import ModelServer
@@ -48,6 +51,7 @@ from riskops.processes.placement import (
     runs_relay,
 )
 from riskops.rules import (
+    ListSource,
     RulesEngine,
     default_ruleset_path,
     load_ruleset,
@@ -84,6 +88,7 @@ class Runtime:
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
+    lists: ListPoller  # keeps the lists rules read current (started with the process)
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -94,6 +99,11 @@ class Runtime:
             await upgrade(self.engine)
         if settings.bootstrap_admin_key and self.role is not ProcessRole.WORKER:
             await first_admin_key(self.engine)
+        # Decide with the stored lists from the first payment on; without a schema yet (the
+        # database is migrated separately) the poller keeps trying every second.
+        with contextlib.suppress(DBAPIError):
+            await self.lists.refresh()
+        self.lists.start()
         # run_workers: the API process runs its share; a worker process runs its share always.
         if settings.run_workers or self.role is ProcessRole.WORKER:
             self.events.start(relay=runs_relay(self.role))
@@ -110,6 +120,7 @@ class Runtime:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
         await self.model_tasks.stop()
+        await self.lists.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -119,9 +130,10 @@ class Runtime:
         await self.engine.dispose()
 
 
-def load_rules(settings: Settings) -> RulesEngine:
+def load_rules(settings: Settings, lists: ListSource | None = None) -> RulesEngine:
     known = [*FEATURE_NAMES, *transaction_variable_names()]
-    return RulesEngine(load_ruleset(settings.ruleset_path or default_ruleset_path(), known))
+    ruleset = load_ruleset(settings.ruleset_path or default_ruleset_path(), known)
+    return RulesEngine(ruleset, lists)
 
 
 async def build_runtime(
@@ -148,12 +160,13 @@ async def build_runtime(
     writer.start()
     lookup = IdempotencyLookup(engine, batch_max=settings.commit_batch_max)
     lookup.start()
+    lists = ListPoller(engine, settings.lists_poll_interval.total_seconds())
     pipeline = DecisionPipeline(
         engine=engine,
         lookup=lookup,
         writer=writer,
         store=store,
-        rules=load_rules(settings),
+        rules=load_rules(settings, lists.source),
         thresholds=Thresholds(review=settings.review_threshold, decline=settings.decline_threshold),
         token_secret=settings.token_secret(),
     )
@@ -195,6 +208,7 @@ async def build_runtime(
         model_tasks=ModelTasks(settings, engine, models, registry),
         balances=BalanceService(decisions.account_counts),
         role=role,
+        lists=lists,
     )
 
 

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     api_key_revocation_check: Duration = Field(
         default=timedelta(seconds=1), gt=timedelta(0), le=timedelta(seconds=60)
     )
+    # Every process re-reads the lists' change counter this often: a list change (made by any
+    # process) applies to decisions within this period plus one reload.
+    lists_poll_interval: Duration = Field(
+        default=timedelta(seconds=1), gt=timedelta(0), le=timedelta(seconds=60)
+    )
     # Failed authentication (a bad API key, a refused console sign-in): this many from one
     # client within the window locks that client out (429 with Retry-After) for the lockout.
     auth_failures_max: int = Field(default=10, ge=1)

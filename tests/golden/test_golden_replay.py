@@ -19,7 +19,7 @@ from tests.conftest import Api
 pytestmark = pytest.mark.settings(max_event_age=timedelta(days=365 * 100))
 
 PAYMENTS = Path(__file__).with_name("payments.jsonl")
-GOLDEN = Path(__file__).with_name("decisions-ruleset-1.0.0.json")
+GOLDEN = Path(__file__).with_name("decisions-ruleset-1.1.0.json")
 
 
 async def test_a_fixed_day_keeps_its_decisions(api: Api) -> None:

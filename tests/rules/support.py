@@ -1,6 +1,13 @@
 """Variable sets for rules tests, built from the published naming contract."""
 
-from riskops.rules import Rule, RuleAction, Ruleset, Severity, transaction_variable_names
+from riskops.rules import (
+    Rule,
+    RuleAction,
+    RuleMode,
+    Ruleset,
+    Severity,
+    transaction_variable_names,
+)
 
 ENTITIES = ("card", "account", "device", "merchant")
 WINDOWS = ("5m", "1h", "24h", "7d", "30d")
@@ -57,6 +64,7 @@ def quiet_variables(**overrides: object) -> dict[str, object]:
         "device_id": "dev_7f3a",
         "ip": "",
         "user_id": "usr_1024",
+        "card_token": "tok_quiet",
     }
     # Counts include the payment itself: a card used about once a day, a busy shop.
     personal = {"5m": 1, "1h": 1, "24h": 2, "7d": 9, "30d": 35}
@@ -102,6 +110,7 @@ def rule(
     action: RuleAction = RuleAction.REVIEW,
     severity: Severity = Severity.MEDIUM,
     enabled: bool = True,
+    mode: RuleMode = RuleMode.ACTIVE,
 ) -> Rule:
     return Rule(
         id=rule_id,
@@ -112,6 +121,7 @@ def rule(
         reason_code=rule_id.upper(),
         severity=severity,
         enabled=enabled,
+        mode=mode,
     )
 
 

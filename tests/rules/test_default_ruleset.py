@@ -2,12 +2,34 @@
 
 import pytest
 
-from riskops.rules import RuleAction, RulesEngine, load_default_ruleset
+from riskops.rules import ListKind, ListSnapshot, RuleAction, RulesEngine, load_default_ruleset
 from tests.rules.support import known_variables, quiet_variables
 
-ENGINE = RulesEngine(load_default_ruleset(known_variables()))
+LISTS = ListSnapshot.build(
+    {
+        "blocked_cards": (ListKind.CARD, ["tok_stolen"]),
+        "blocked_devices": (ListKind.DEVICE, ["dev_farm"]),
+        "blocked_ips": (ListKind.IP, ["203.0.113.0/24", "2001:db8::1"]),
+        "trusted_merchants": (ListKind.MERCHANT, ["mer_trusted"]),
+    }
+)
+ENGINE = RulesEngine(load_default_ruleset(known_variables()), LISTS)
+TRUSTED = {"merchant_id": "mer_trusted"}
 
 CASES: list[tuple[str, dict[str, object], bool]] = [
+    # the block lists
+    ("blocked_card", {"card_token": "tok_stolen"}, True),
+    ("blocked_card", {"card_token": "tok_stolen2"}, False),
+    ("blocked_device", {"device_id": "dev_farm"}, True),
+    ("blocked_device", {"device_id": ""}, False),
+    ("blocked_ip", {"ip": "203.0.113.77"}, True),
+    ("blocked_ip", {"ip": "2001:db8::1"}, True),
+    ("blocked_ip", {"ip": "203.0.114.1"}, False),
+    ("blocked_ip", {"ip": ""}, False),
+    # trusted merchants are exempt from the velocity reviews
+    ("card_velocity_spike", {"card_count_1h": 12, "card_count_7d": 400, **TRUSTED}, False),
+    ("merchant_hopping", {"card_distinct_merchants_1h": 7, **TRUSTED}, False),
+    ("device_velocity", {"device_count_1h": 15, **TRUSTED}, False),
     # card testing: five small payments in five minutes
     ("card_testing", {"card_count_5m": 5, "card_amount_mean_5m": 120.0}, True),
     ("card_testing", {"card_count_5m": 4, "card_amount_mean_5m": 120.0}, False),
@@ -169,7 +191,7 @@ def test_every_default_rule_has_a_hit_and_a_miss_case() -> None:
 def test_default_ruleset_shape() -> None:
     rules = ENGINE.ruleset.rules
 
-    assert 8 <= len(rules) <= 14
+    assert 8 <= len(rules) <= 20
     assert all(rule.enabled for rule in rules)
     assert {rule.action for rule in rules} == set(RuleAction)
     assert len({rule.reason_code for rule in rules}) == len(rules)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
     from riskops.ledger.service import BalanceService
+    from riskops.lists.tasks import ListPoller
     from riskops.ml.serving import ModelServer
     from riskops.ml.tasks import ModelTasks
     from riskops.settings import Settings
@@ -46,3 +47,6 @@ class Runtime(Protocol):
 
     @property
     def events(self) -> "EventWorkers": ...
+
+    @property
+    def lists(self) -> "ListPoller": ...

@@ -16,6 +16,9 @@ class AdminAction(StrEnum):
     MODEL_PROMOTED = "model.promoted"
     MODEL_PROMOTED_FORCED = "model.promoted_forced"  # a failing gate was overridden
     MODEL_ROLLED_BACK = "model.rolled_back"
+    LIST_CREATED = "list.created"
+    LIST_ENTRIES_ADDED = "list.entries_added"  # new values, or renewed reason/expiry
+    LIST_ENTRY_REMOVED = "list.entry_removed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,14 @@ class Capability(StrEnum):
     READ = "read"
     SUBMIT_PAYMENTS = "submit_payments"
     ADMINISTER = "administer"
+    MANAGE_LISTS = "manage_lists"  # block/allow/watch list entries: one analyst suffices
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.READ: frozenset(Role),
     Capability.SUBMIT_PAYMENTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}),
     Capability.ADMINISTER: frozenset({Role.ADMIN}),
+    Capability.MANAGE_LISTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
 }
 
 

@@ -8,6 +8,7 @@ from riskops.decisions import models as decision_models
 from riskops.events import models as event_models
 from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
+from riskops.lists import models as list_models
 from riskops.ml import models as ml_models
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "event_models",
     "label_models",
     "ledger_models",
+    "list_models",
     "ml_models",
 ]
 

@@ -30,6 +30,8 @@ class Assessment:
     outcome: Outcome
     basis: Basis  # what decided the outcome
     latency_ms: float  # request start to decision, before the durable write
+    # Shadow rules' hits: recorded with the decision, never part of outcome, score or reasons.
+    shadow_hits: Sequence[RuleHit] = ()
 
     @property
     def reason_codes(self) -> list[str]:
@@ -75,4 +77,5 @@ def assess(
         outcome=outcome,
         basis=basis,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        shadow_hits=evaluation.shadow_hits,
     )

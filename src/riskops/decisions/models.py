@@ -52,6 +52,8 @@ class Decision(Base):
     reason_codes: Mapped[list[str]] = mapped_column(JSONDocument)
     rule_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     rule_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    # Hits of shadow-mode rules (null on decisions made before they existed).
+    shadow_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     explanations: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     features: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     ruleset_version: Mapped[str] = mapped_column(String(64))

@@ -149,6 +149,15 @@ def _decision(transaction_id: str, assessment: Assessment, now: datetime) -> Row
             }
             for hit in assessment.hits
         ],
+        "shadow_hits": [
+            {
+                "rule_id": hit.rule_id,
+                "action": hit.action.value,
+                "reason_code": hit.reason_code,
+                "severity": hit.severity.value,
+            }
+            for hit in assessment.shadow_hits
+        ],
         "rule_errors": [
             {"rule_id": error.rule_id, "error": error.error_type.value, "message": error.message}
             for error in assessment.errors

@@ -59,6 +59,10 @@ class DecisionOut(Strict):
     reason_codes: list[str]
     rule_hits: list[RuleHitOut]
     rule_errors: list[RuleErrorOut]
+    shadow_hits: list[RuleHitOut] = Field(
+        default_factory=list,
+        description="Hits of shadow-mode rules: recorded, never part of outcome or score",
+    )
     explanations: list[ExplanationOut]
     ruleset_version: Text
     model_name: str | None

@@ -28,6 +28,7 @@ def decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
         "reason_codes": decision["reason_codes"],
         "rule_hits": canonical(decision["rule_hits"]),
         "rule_errors": canonical(decision["rule_errors"]),
+        "shadow_hits": canonical(decision.get("shadow_hits") or []),
         "explanations": canonical(decision["explanations"]),
         "ruleset_version": decision["ruleset_version"],
         "model_name": decision["model_name"],

@@ -1,8 +1,9 @@
 """Compiling rule expressions (CEL) and finding out what they reference.
 
-CEL is not Turing complete, has no side effects and no I/O, and here gets no custom
-functions: a rule can only read the variables it is given. It replaces any temptation to
-run analyst-written Python.
+CEL is not Turing complete, has no side effects and no I/O, and here gets one custom
+function, `in_list("list_name", value)` (membership in a named list, read-only): a rule can
+only read the variables and lists it is given. It replaces any temptation to run
+analyst-written Python.
 """
 
 import re
@@ -40,6 +41,7 @@ BUILTIN_FUNCTIONS: Final = frozenset(
         "getMinutes",
         "getSeconds",
         "getMilliseconds",
+        "in_list",  # ours: see riskops.rules.lists
     }
 )
 

@@ -7,13 +7,16 @@ so a bad edit can never half-apply and an analyst sees all mistakes in a draft a
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
 
+from riskops.rules.checker import VarType, type_problems
 from riskops.rules.errors import RuleProblem, RulesetError, problem
 from riskops.rules.expressions import compile_expression
-from riskops.rules.ruleset import Rule, RuleAction, Ruleset, Severity
+from riskops.rules.ruleset import Rule, RuleAction, RuleMode, Ruleset, Severity
+from riskops.rules.variables import transaction_variable_types
 
 _REQUIRED_FIELDS: Final = (
     "id",
@@ -24,7 +27,7 @@ _REQUIRED_FIELDS: Final = (
     "reason_code",
     "severity",
 )
-_OPTIONAL_FIELDS: Final = ("enabled",)
+_OPTIONAL_FIELDS: Final = ("enabled", "mode")
 _TOP_LEVEL_FIELDS: Final = frozenset({"version", "rules"})
 
 # Ids and versions end up in URLs, metric labels and audit rows: keep them plain.
@@ -32,7 +35,11 @@ _ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _VERSION: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _REASON_CODE: Final = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 
-_Choice = TypeVar("_Choice", RuleAction, Severity)
+_Choice = TypeVar("_Choice", RuleAction, Severity, RuleMode)
+
+# What the loader knows about variables: names alone (features typed "a number"), or a
+# mapping from name to type for static type checks (see variables.variable_types).
+KnownVariables = Collection[str] | Mapping[str, VarType]
 
 
 def default_ruleset_path() -> Path:
@@ -40,30 +47,72 @@ def default_ruleset_path() -> Path:
     return Path(__file__).with_name("default_ruleset.toml")
 
 
-def load_default_ruleset(known_variables: Collection[str]) -> Ruleset:
-    return load_ruleset(default_ruleset_path(), known_variables)
+def load_default_ruleset(
+    known_variables: KnownVariables, list_names: Collection[str] | None = None
+) -> Ruleset:
+    return load_ruleset(default_ruleset_path(), known_variables, list_names)
 
 
-def load_ruleset(path: Path, known_variables: Collection[str]) -> Ruleset:
+def load_ruleset(
+    path: Path, known_variables: KnownVariables, list_names: Collection[str] | None = None
+) -> Ruleset:
     """Load a ruleset file; unreadable files are refused with the same RulesetError."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesetError.from_problems([problem(None, "path", f"{path}: {exc}")]) from exc
-    return parse_ruleset(text, known_variables)
+    return parse_ruleset(text, known_variables, list_names)
 
 
-def parse_ruleset(text: str, known_variables: Collection[str]) -> Ruleset:
+def parse_ruleset(
+    text: str, known_variables: KnownVariables, list_names: Collection[str] | None = None
+) -> Ruleset:
     """Parse and validate TOML text: `version = "..."` and `[[rules]]` tables.
 
     Every variable an expression reads must be in `known_variables`, so a misspelt feature
-    name is caught here rather than failing on every payment in production.
+    name is caught here rather than failing on every payment in production; with
+    `list_names`, every list an `in_list(...)` names must be one of them.
     """
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError.from_problems([problem(None, "toml", str(exc))]) from exc
-    known = frozenset(known_variables)
+    return _ruleset(document, known_variables, list_names)
+
+
+def ruleset_from_dicts(
+    version: str,
+    rules: Sequence[Mapping[str, object]],
+    known_variables: KnownVariables,
+    list_names: Collection[str] | None = None,
+) -> Ruleset:
+    """A ruleset from JSON rule objects (a draft), checked exactly as a TOML file is.
+
+    Raises RulesetError whose `problems` name every rule id, field and reason at once.
+    """
+    return _ruleset({"version": version, "rules": list(rules)}, known_variables, list_names)
+
+
+def ruleset_problems(
+    version: str,
+    rules: Sequence[Mapping[str, object]],
+    known_variables: KnownVariables,
+    list_names: Collection[str] | None = None,
+) -> list[RuleProblem]:
+    """Every problem of a draft ruleset (empty when it is valid): a 422's `details.errors`."""
+    try:
+        ruleset_from_dicts(version, rules, known_variables, list_names)
+    except RulesetError as exc:
+        return exc.problems
+    return []
+
+
+def _ruleset(
+    document: Mapping[str, object],
+    known_variables: KnownVariables,
+    list_names: Collection[str] | None,
+) -> Ruleset:
+    known = _Known.of(known_variables, list_names)
     problems: list[RuleProblem] = []
     version = _version(document, problems)
     problems.extend(
@@ -79,6 +128,7 @@ def parse_ruleset(text: str, known_variables: Collection[str]) -> Ruleset:
     else:
         first_index: dict[str, int] = {}
         for index, raw in enumerate(raw_rules):
+            raw = dict(raw) if isinstance(raw, Mapping) else raw
             rule = _rule(index, raw, known, problems)
             # Checked on the raw id, so a duplicate is reported even if the rule has other
             # problems: fixing those must not reveal a new one on the next save.
@@ -108,9 +158,23 @@ def _version(document: Mapping[str, object], problems: list[RuleProblem]) -> str
     return version
 
 
-def _rule(
-    index: int, raw: object, known: frozenset[str], problems: list[RuleProblem]
-) -> Rule | None:
+@dataclass(frozen=True, slots=True)
+class _Known:
+    types: Mapping[str, VarType]
+    list_names: frozenset[str] | None
+
+    @classmethod
+    def of(cls, variables: KnownVariables, list_names: Collection[str] | None) -> "_Known":
+        if isinstance(variables, Mapping):
+            types: dict[str, VarType] = dict(variables)
+        else:
+            # Names alone: the payment fields' types are fixed, features are numbers.
+            fixed = transaction_variable_types()
+            types = {name: fixed.get(name, "number") for name in variables}
+        return cls(types, None if list_names is None else frozenset(list_names))
+
+
+def _rule(index: int, raw: object, known: _Known, problems: list[RuleProblem]) -> Rule | None:
     """Validate one [[rules]] table; on any problem record it and return None."""
     if not isinstance(raw, dict):
         problems.append(problem(f"rules[{index}]", "rules", "must be a table"))
@@ -146,11 +210,15 @@ def _rule(
         add("reason_code", "must be UPPER_SNAKE_CASE, e.g. CARD_TESTING")
     action = _choice(RuleAction, text.get("action"), "action", add)
     severity = _choice(Severity, text.get("severity"), "severity", add)
+    raw_mode = raw.get("mode", RuleMode.ACTIVE.value)
+    mode = _choice(RuleMode, raw_mode if isinstance(raw_mode, str) else None, "mode", add)
+    if not isinstance(raw_mode, str):
+        add("mode", "must be 'active' or 'shadow'")
     if "expression" in text:
         for reason in _expression_problems(text["expression"], known):
             add("expression", reason)
     problems.extend(found)
-    if found or action is None or severity is None or not isinstance(enabled, bool):
+    if found or action is None or severity is None or mode is None:
         return None
     return Rule(
         id=text["id"],
@@ -160,7 +228,8 @@ def _rule(
         action=action,
         reason_code=text["reason_code"],
         severity=severity,
-        enabled=enabled,
+        enabled=bool(enabled),
+        mode=mode,
     )
 
 
@@ -177,18 +246,19 @@ def _choice(
         return None
 
 
-def _expression_problems(source: str, known: frozenset[str]) -> list[str]:
+def _expression_problems(source: str, known: _Known) -> list[str]:
     try:
         expression = compile_expression(source)
     except ValueError as exc:
         return [f"syntax error: {exc}"]
     reasons = []
-    for name in sorted(expression.variables - known):
-        close = difflib.get_close_matches(name, known, n=1)
+    for name in sorted(expression.variables - known.types.keys()):
+        close = difflib.get_close_matches(name, list(known.types), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         reasons.append(f"unknown variable '{name}'{hint}")
     reasons.extend(
         f"unknown function '{name}'; the rule language has only the CEL standard functions"
         for name in sorted(expression.unknown_functions)
     )
+    reasons.extend(type_problems(source, known.types, known.list_names))
     return reasons

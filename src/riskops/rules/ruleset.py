@@ -23,6 +23,12 @@ class RuleAction(StrEnum):
     APPROVE_OVERRIDE = "approve_override"  # allow lists: approve even if the score disagrees
     TAG = "tag"  # informational: recorded and shown to analysts, forces nothing
 
+    @classmethod
+    def _missing_(cls, value: object) -> "RuleAction | None":
+        # The draft API spells the allow-list override "approve"; stored rulesets, decision
+        # records and the golden replay keep "approve_override", so both are accepted.
+        return cls.APPROVE_OVERRIDE if value == Outcome.APPROVE.value else None
+
     @property
     def strength(self) -> int:
         return _ACTION_STRENGTH[self]
@@ -44,6 +50,13 @@ _ACTION_OUTCOME: Final[dict[RuleAction, Outcome]] = {
     RuleAction.REVIEW: Outcome.REVIEW,
     RuleAction.DECLINE: Outcome.DECLINE,
 }
+
+
+class RuleMode(StrEnum):
+    """Active rules decide; shadow rules are evaluated and recorded, and decide nothing."""
+
+    ACTIVE = "active"
+    SHADOW = "shadow"
 
 
 class Severity(StrEnum):
@@ -79,6 +92,7 @@ class Rule:
     reason_code: str  # UPPER_SNAKE; what decision records, metrics and analysts see
     severity: Severity
     enabled: bool = True
+    mode: RuleMode = RuleMode.ACTIVE
 
     def as_dict(self) -> dict[str, str | bool]:
         return {
@@ -90,6 +104,7 @@ class Rule:
             "reason_code": self.reason_code,
             "severity": self.severity.value,
             "enabled": self.enabled,
+            "mode": self.mode.value,
         }
 
 

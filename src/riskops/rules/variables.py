@@ -1,8 +1,10 @@
 """The transaction fields rules can read, named once for the loader, engine and pipeline."""
 
+from collections.abc import Mapping
 from typing import Final
 
 from riskops.core.payment import Payment
+from riskops.rules.checker import VarType
 
 _TRANSACTION_VARIABLES: Final = (
     "amount_minor",
@@ -15,12 +17,21 @@ _TRANSACTION_VARIABLES: Final = (
     "device_id",
     "ip",
     "user_id",
+    "card_token",  # the HMAC token, never the number: what `blocked_cards` entries hold
 )
+_TYPES: Final[Mapping[str, VarType]] = {
+    name: ("int" if name == "amount_minor" else "string") for name in _TRANSACTION_VARIABLES
+}
 
 
 def transaction_variable_names() -> tuple[str, ...]:
     """Names of the payment fields visible to rules; features are named by the caller."""
     return _TRANSACTION_VARIABLES
+
+
+def transaction_variable_types() -> Mapping[str, VarType]:
+    """The payment fields' CEL types, for static checks of expressions."""
+    return _TYPES
 
 
 def transaction_variables(payment: Payment) -> dict[str, object]:
@@ -41,4 +52,5 @@ def transaction_variables(payment: Payment) -> dict[str, object]:
         "device_id": payment.device_id or "",
         "ip": payment.ip or "",
         "user_id": payment.user_id or "",
+        "card_token": payment.card_token,
     }

@@ -1,0 +1,1 @@
+"""Named lists (blocked cards, trusted merchants, ...): stored, audited, polled into rules."""
