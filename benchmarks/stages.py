@@ -28,6 +28,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import orjson
 from rich.console import Console
 from rich.table import Table
@@ -99,9 +100,20 @@ def _bodies(count: int, seed: int = 99) -> Iterator[tuple[str, bytes]]:
         yield simulated.event_id, orjson.dumps(body)
 
 
-def _served(model: TrainedModel, explain_above: float) -> ModelServer:
+def _champion(train: int, cache: Path | None) -> tuple[lgb.Booster, list[str]]:
+    """A model as the first start trains it; cached in `cache` (A/B runs train once)."""
+    if cache is not None and cache.exists():
+        booster = lgb.Booster(model_file=str(cache))
+        return booster, list(booster.feature_name())
+    model: TrainedModel = train_synthetic(train)
+    if cache is not None:
+        model.booster.save_model(str(cache))
+    return model.booster, list(model.features)
+
+
+def _served(model: tuple[lgb.Booster, list[str]], explain_above: float) -> ModelServer:
     server = ModelServer(canary_share=0.0, explain_above=explain_above)
-    server.install(Alias.CHAMPION, LoadedModel("fraud", "1", model.booster, model.features))
+    server.install(Alias.CHAMPION, LoadedModel("fraud", "1", *model))
     return server
 
 
@@ -138,7 +150,8 @@ async def _staged(
     clock.lap("idempotency hash")
     cpu = time.process_time_ns()
     found = (await runtime.lookup.run([LookupKey(request.account_id, key)]))[0]
-    assert not isinstance(found, BaseException) and found.stored is None
+    assert not isinstance(found, BaseException)
+    assert found.stored is None
     opens = pipeline._claim_currency(request.account_id, request.currency, found.currency)
     clock.laps["idempotency lookup"] = (time.process_time_ns() - cpu) / 1000
     clock.restart()
@@ -219,8 +232,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _profile(n: int, warm: int, train: int) -> list[dict[str, Any]]:
-    model = train_synthetic(train)
+async def _profile(n: int, warm: int, train: int, cache: Path | None) -> list[dict[str, Any]]:
+    model = _champion(train, cache)
     with tempfile.TemporaryDirectory(prefix="riskops-stages-") as folder:
         settings = _settings(Path(folder))
         runtime = await build_runtime(settings)
@@ -261,12 +274,14 @@ async def _profile(n: int, warm: int, train: int) -> list[dict[str, Any]]:
     return rows
 
 
-def profile(n: int = 2000, *, warm: int = 2000, train: int = 20_000) -> list[dict[str, Any]]:
+def profile(
+    n: int = 2000, *, warm: int = 2000, train: int = 20_000, model_cache: Path | None = None
+) -> list[dict[str, Any]]:
     """Rows {stage, us_median, us_p99, share} of n staged (and n end-to-end) decisions.
 
     Runs its own event loop: call it from synchronous code (the `make bench` harness does).
     """
-    return asyncio.run(_profile(n, warm, train))
+    return asyncio.run(_profile(n, warm, train, model_cache))
 
 
 def render(rows: list[dict[str, Any]]) -> Table:
@@ -283,9 +298,12 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=2000, help="staged decisions timed")
     parser.add_argument("--warm", type=int, default=2000, help="history submitted first")
     parser.add_argument("--train", type=int, default=20_000, help="synthetic training payments")
+    parser.add_argument(
+        "--model-cache", type=Path, help="load the model from this file, or train and save it"
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead")
     args = parser.parse_args()
-    rows = profile(args.payments, warm=args.warm, train=args.train)
+    rows = profile(args.payments, warm=args.warm, train=args.train, model_cache=args.model_cache)
     if args.json:
         sys.stdout.write(orjson.dumps(rows).decode() + "\n")
     else:
