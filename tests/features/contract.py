@@ -21,6 +21,7 @@ from riskops.features import (
     OnlineStore,
     RawAggregates,
     WindowStats,
+    build_feature_vector,
     compute_features,
 )
 from tests.features.payments import T0, make_payment
@@ -345,6 +346,22 @@ class OnlineStoreContract(ABC):
                 args = (labelled.transaction_id, labelled.merchant_id, labelled.occurred_at)
                 await store.record_label(*args, fraud)
                 reference.record_label(*args, fraud)
+
+    async def test_the_decision_paths_vector_equals_the_reference_definitions(
+        self, store: OnlineStore
+    ) -> None:
+        """compute_features reads the flat reply directly: same keys, order, values, types."""
+        reference = ReferenceStore()
+        rng = random.Random(4)
+        for position, payment in enumerate(shuffled_traffic(4)):
+            vector = await compute_features(store, payment)
+            expected = build_feature_vector(payment, reference.record(payment))
+            assert list(vector.items()) == list(expected.items()), f"arrival {position}"
+            assert [type(v) for v in vector.values()] == [type(v) for v in expected.values()]
+            if rng.random() < 0.5:
+                args = (payment.transaction_id, payment.merchant_id, payment.occurred_at)
+                await store.record_label(*args, True)
+                reference.record_label(*args, True)
 
     async def test_delayed_merchant_windows_count_payments_and_fraud_labels(
         self, store: OnlineStore

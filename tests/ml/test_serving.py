@@ -104,3 +104,4 @@ def test_the_fast_path_scores_exactly_like_booster_predict(small_model: TrainedM
         assert np.isnan(row).sum() == 1
         expected = small_model.booster.predict(row)[0]
         assert served.predict(row) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert served.predict_features(features) == served.predict(row)

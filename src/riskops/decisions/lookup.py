@@ -3,12 +3,15 @@
 Concurrent requests share one query per batch (see `db.batching`).
 """
 
+import sqlite3
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.db.batching import Batcher
+from riskops.db.bulk import in_sqlite_thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +43,12 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
         pairs = list({(k.account_id, k.idempotency_key) for k in items})
         account_ids = list({account for account, _ in pairs})
         async with self._engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
             if connection.dialect.name == "sqlite":
-                currencies, stored = await _sqlite_lookup(driver, account_ids, pairs)
+                # Both queries in aiosqlite's thread, one hand-off (see db/bulk.py).
+                work = partial(_sqlite_lookup, account_ids, pairs)
+                currencies, stored = await in_sqlite_thread(connection, work)
             else:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
                 currencies, stored = await _postgres_lookup(driver, account_ids, pairs)
         return [
             Found(currencies.get(k.account_id), stored.get((k.account_id, k.idempotency_key)))
@@ -54,25 +59,24 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
 Pair = tuple[str, str]
 
 
-async def _sqlite_lookup(
-    driver: Any, account_ids: list[str], pairs: list[Pair]
+def _sqlite_lookup(
+    account_ids: list[str], pairs: list[Pair], connection: sqlite3.Connection
 ) -> tuple[dict[str, str], dict[Pair, Stored]]:
     marks = ", ".join("?" * len(account_ids))
-    cursor = await driver.execute(
+    rows = connection.execute(
         f"SELECT id, currency FROM accounts WHERE id IN ({marks})",  # noqa: S608 - only ?s
         account_ids,
-    )
-    currencies = {row[0]: row[1] for row in await cursor.fetchall()}
+    ).fetchall()
+    currencies = {row[0]: row[1] for row in rows}
     values = ", ".join(["(?, ?)"] * len(pairs))
     # A join against the VALUES list uses the unique index; `(a, b) IN (VALUES ...)` scans.
-    cursor = await driver.execute(
+    rows = connection.execute(
         "SELECT t.account_id, t.idempotency_key, t.id, t.request_hash "  # noqa: S608 - only ?s
         f"FROM (VALUES {values}) AS k JOIN transactions AS t "
         "ON t.account_id = k.column1 AND t.idempotency_key = k.column2",
         [value for pair in pairs for value in pair],
-    )
-    stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in await cursor.fetchall()}
-    await cursor.close()
+    ).fetchall()
+    stored = {(r[0], r[1]): Stored(r[2], r[3]) for r in rows}
     return currencies, stored
 
 

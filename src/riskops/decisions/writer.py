@@ -10,6 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.db.base import table_of
 from riskops.db.batching import Batcher
-from riskops.db.bulk import BulkInsert, driver_transaction
+from riskops.db.bulk import BulkInsert, driver_transaction, in_sqlite_thread, sqlite_transaction
 from riskops.decisions.models import Decision, DecisionAudit, Transaction
 from riskops.events.models import OutboxEvent
 from riskops.ledger.models import Account, LedgerEntry
@@ -78,13 +79,43 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
         return [rows.transaction["id"] in stored for rows in items]
 
     async def _write(self, batch: list[DecisionRows]) -> set[str]:
-        async with self._engine.connect() as connection, driver_transaction(connection) as driver:
-            opened = {r.new_account["id"]: r.new_account for r in batch if r.new_account}
-            await self._accounts.execute(driver, list(opened.values()))
-            stored = set(await self._transactions.execute(driver, [r.transaction for r in batch]))
-            kept = [r for r in batch if r.transaction["id"] in stored]
-            await self._decisions.execute(driver, [r.decision for r in kept])
-            await self._audits.execute(driver, [r.audit for r in kept])
-            await self._entries.execute(driver, [r.ledger_entry for r in kept if r.ledger_entry])
-            await self._outbox.execute(driver, [event for r in kept for event in r.outbox])
+        async with self._engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # The whole transaction in aiosqlite's thread, one hand-off (see bulk.py).
+                return await in_sqlite_thread(connection, partial(self._write_sqlite, batch))
+            async with driver_transaction(connection) as driver:
+                await self._accounts.execute(driver, _accounts(batch))
+                stored = set(await self._transactions.execute(driver, _transactions(batch)))
+                for insert, rows in self._after_transactions(batch, stored):
+                    await insert.execute(driver, rows)
         return stored
+
+    def _write_sqlite(self, batch: list[DecisionRows], connection: sqlite3.Connection) -> set[str]:
+        def work() -> set[str]:
+            self._accounts.execute_sqlite(connection, _accounts(batch))
+            stored = set(self._transactions.execute_sqlite(connection, _transactions(batch)))
+            for insert, rows in self._after_transactions(batch, stored):
+                insert.execute_sqlite(connection, rows)
+            return stored
+
+        return sqlite_transaction(connection, work)
+
+    def _after_transactions(
+        self, batch: list[DecisionRows], stored: set[str]
+    ) -> list[tuple[BulkInsert, list[Row]]]:
+        """What the stored transactions bring: a skipped (duplicate) one brings nothing."""
+        kept = [r for r in batch if r.transaction["id"] in stored]
+        return [
+            (self._decisions, [r.decision for r in kept]),
+            (self._audits, [r.audit for r in kept]),
+            (self._entries, [r.ledger_entry for r in kept if r.ledger_entry]),
+            (self._outbox, [event for r in kept for event in r.outbox]),
+        ]
+
+
+def _accounts(batch: list[DecisionRows]) -> list[Row]:
+    return list({r.new_account["id"]: r.new_account for r in batch if r.new_account}.values())
+
+
+def _transactions(batch: list[DecisionRows]) -> list[Row]:
+    return [r.transaction for r in batch]

@@ -200,6 +200,8 @@ def _describe() -> dict[str, str]:
 
 
 _NAMES: Final = {kind: {w: _window_names(kind, w) for w in WINDOWS} for kind in EntityKind}
+# Per kind and window, the names of its features (None: a statistic the kind does not carry).
+WINDOW_FEATURE_NAMES: Final[Mapping[EntityKind, Mapping[str, _WindowNames]]] = _NAMES
 FEATURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(_describe())
 # Dict order of _describe() is the stable feature order: entity, window, statistic, then
 # the payment-level features. Models store their column list; it must match this.

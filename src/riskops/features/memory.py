@@ -46,7 +46,8 @@ from riskops.features.definitions import (
     event_time_us,
     merchant_history,
 )
-from riskops.features.store import FLAT_KINDS, decode_aggregates, state_ttl
+from riskops.features.flat import FLAT_KINDS, decode_aggregates
+from riskops.features.store import state_ttl
 
 _RECORD: Final = struct.Struct("=4q")
 _HEADER: Final = struct.Struct("=q")
@@ -137,6 +138,9 @@ class MemoryOnlineStore:
         # No await inside: on one event loop the record is atomic, concurrent calls serialise.
         return self.record_sync(payment)
 
+    async def record_values(self, payment: Payment) -> list[int]:
+        return self._record(payment)[0]
+
     async def record_label(
         self, transaction_id: str, merchant_id: str, occurred_at: datetime, fraud: bool
     ) -> None:
@@ -152,10 +156,15 @@ class MemoryOnlineStore:
 
     def record_sync(self, payment: Payment) -> RawAggregates:
         """`record` without the event loop, for replays and backfills that build training sets."""
+        values, replayed = self._record(payment)
+        return decode_aggregates(values, replayed=replayed)
+
+    def _record(self, payment: Payment) -> tuple[list[int], bool]:
+        """The flat reply (store.py's layout) and whether it is a replay's."""
         txn = payment.transaction_id
         cached = self._replies.get(txn) or self._older_replies.get(txn)
         if cached is not None:
-            return decode_aggregates(_REPLY.unpack(cached), replayed=True)
+            return list(_REPLY.unpack(cached)), True
         t = event_time_us(payment.occurred_at)
         self._advance(t)
         card, account, device = payment.card_token, payment.account_id, payment.device_id
@@ -182,7 +191,7 @@ class MemoryOnlineStore:
         flat += (int(device is not None), int(new_country), int(new_merchant), int(new_device))
         self._delayed(payment.merchant_id, t, flat)
         self._replies[txn] = _REPLY.pack(*flat)
-        return decode_aggregates(flat, replayed=False)
+        return flat, False
 
     def record_label_sync(
         self, transaction_id: str, merchant_id: str, occurred_at: datetime, *, fraud: bool

@@ -49,7 +49,8 @@ from riskops.features.definitions import (
     event_time_us,
     merchant_history,
 )
-from riskops.features.store import decode_aggregates, state_ttl
+from riskops.features.flat import decode_aggregates
+from riskops.features.store import state_ttl
 
 DEFAULT_KEY_PREFIX: Final = "riskops:f:"
 # How long a transaction's reply is kept to answer a redelivery with the same aggregates.
@@ -346,6 +347,14 @@ class RedisOnlineStore:
         return self._prefix
 
     async def record(self, payment: Payment) -> RawAggregates:
+        values, replayed = await self._record(payment)
+        return decode_aggregates(values, replayed=replayed)
+
+    async def record_values(self, payment: Payment) -> list[int]:
+        return (await self._record(payment))[0]
+
+    async def _record(self, payment: Payment) -> tuple[list[int], bool]:
+        """The script's flat reply (store.py's layout) and whether it is a replay's."""
         prefix, txn = self._prefix, payment.transaction_id
         card, account, device = payment.card_token, payment.account_id, payment.device_id
         country, merchant, amount = (
@@ -380,7 +389,7 @@ class RedisOnlineStore:
             *self._settings,
         ]
         replayed, values = await self._script(keys=keys, args=args)
-        return decode_aggregates([int(v) for v in values], replayed=bool(replayed))
+        return [int(v) for v in values], bool(replayed)
 
     async def record_label(
         self, transaction_id: str, merchant_id: str, occurred_at: datetime, fraud: bool
