@@ -32,6 +32,7 @@ from riskops.events.kafka import KafkaBus
 from riskops.events.workers import ConsumerRegistry, ConsumerSpec, EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
 from riskops.features.labels import label_feeder
+from riskops.jobs.runner import JobRunner
 from riskops.labels.service import LabelService
 from riskops.labels.tasks import LabelsConsumer
 from riskops.ledger.service import BalanceService
@@ -46,6 +47,7 @@ from riskops.rules import (
     load_ruleset,
     transaction_variable_names,
 )
+from riskops.rulesets.reload import RulesetWatcher
 from riskops.settings import Settings
 
 # Every consumer group a process can run (`riskops consume NAME`), by name.
@@ -73,6 +75,8 @@ class Runtime:
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
+    jobs: JobRunner  # backtests and other background jobs, reported through the jobs table
+    rulesets: RulesetWatcher  # follows the active ruleset version (hot reload)
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -82,6 +86,7 @@ class Runtime:
             await upgrade(self.engine)
         if settings.bootstrap_admin_key:
             await first_admin_key(self.engine)
+        await self._follow_ruleset_versions()
         if settings.run_workers:  # the embedded default: relay and consumers in this process
             self.events.start()
         # Models load (and a first champion trains) in the background: /health answers now.
@@ -93,9 +98,23 @@ class Runtime:
         gc.collect()
         gc.freeze()
 
+    async def _follow_ruleset_versions(self) -> None:
+        """Decide with the database's active version and follow it (hot reload).
+
+        An explicit RISKOPS_RULESET_PATH pins that file instead: nothing is read from the
+        database and approvals do not change this process (for tests and emergencies).
+        Without it, the shipped TOML decides only until the first read (it is version 1).
+        """
+        if self.settings.ruleset_path is not None:
+            return
+        await self.rulesets.refresh()
+        self.rulesets.start()
+
     async def close(self) -> None:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
+        await self.rulesets.stop()
+        await self.jobs.stop()
         await self.model_tasks.stop()
         await self.keys.stop()
         await self.events.stop()
@@ -172,6 +191,8 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         registry=registry,
         model_tasks=ModelTasks(settings, engine, models, registry),
         balances=BalanceService(decisions.account_counts),
+        jobs=JobRunner(engine),
+        rulesets=RulesetWatcher(engine, pipeline.use_rules),
     )
 
 

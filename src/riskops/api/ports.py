@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from riskops.decisions.pipeline import DecisionPipeline
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
+    from riskops.jobs.runner import JobRunner
     from riskops.ledger.service import BalanceService
     from riskops.ml.serving import ModelServer
     from riskops.ml.tasks import ModelTasks
+    from riskops.rulesets.reload import RulesetWatcher
     from riskops.settings import Settings
 
 
@@ -46,3 +48,9 @@ class Runtime(Protocol):
 
     @property
     def events(self) -> "EventWorkers": ...
+
+    @property
+    def jobs(self) -> "JobRunner": ...
+
+    @property
+    def rulesets(self) -> "RulesetWatcher": ...

@@ -29,6 +29,13 @@ class AdminAction(StrEnum):
     MODEL_PROMOTED = "model.promoted"
     MODEL_PROMOTED_FORCED = "model.promoted_forced"  # a failing gate was overridden
     MODEL_ROLLED_BACK = "model.rolled_back"
+    DRAFT_CREATED = "ruleset_draft.created"
+    DRAFT_UPDATED = "ruleset_draft.updated"
+    DRAFT_SUBMITTED = "ruleset_draft.submitted"
+    DRAFT_APPROVED = "ruleset_draft.approved"
+    DRAFT_REJECTED = "ruleset_draft.rejected"
+    DRAFT_BACKTEST_REQUESTED = "ruleset_draft.backtest_requested"
+    RULESET_ACTIVATED = "ruleset.activated"
 
 
 @dataclass(frozen=True, slots=True)

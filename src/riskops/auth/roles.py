@@ -15,12 +15,16 @@ class Capability(StrEnum):
     READ = "read"
     SUBMIT_PAYMENTS = "submit_payments"
     ADMINISTER = "administer"
+    DRAFT_RULES = "draft_rules"  # write, backtest and submit ruleset drafts
+    APPROVE_RULES = "approve_rules"  # approve or reject others' drafts (never one's own)
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.READ: frozenset(Role),
     Capability.SUBMIT_PAYMENTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}),
     Capability.ADMINISTER: frozenset({Role.ADMIN}),
+    Capability.DRAFT_RULES: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
+    Capability.APPROVE_RULES: frozenset({Role.APPROVER, Role.ADMIN}),
 }
 
 

@@ -1,0 +1,122 @@
+"""A draft's backtest: read stored decisions in a window chunk by chunk, replay, keep the result.
+
+Reading is keyset-paged on (occurred_at, id) so memory stays flat whatever the window; the
+replay of each chunk runs in a thread so the API's event loop keeps answering meanwhile.
+"""
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from riskops.db import transaction
+from riskops.db.base import table_of
+from riskops.decisions.models import Decision, Transaction
+from riskops.decisions.policy import Thresholds
+from riskops.jobs.runner import Progress
+from riskops.labels.models import Label
+from riskops.rulesets import repository
+from riskops.rulesets.replay import Replay, StoredDecision, stored_payment
+
+CHUNK = 5000
+transactions = table_of(Transaction)
+decisions = table_of(Decision)
+labels = table_of(Label)
+
+
+async def count(connection: AsyncConnection, start: datetime, end: datetime) -> int:
+    query = select(func.count()).select_from(transactions).where(_window(start, end))
+    return int((await connection.execute(query)).scalar() or 0)
+
+
+async def run_backtest(
+    engine: AsyncEngine,
+    draft_id: str,
+    start: datetime,
+    end: datetime,
+    thresholds: Thresholds,
+    progress: Progress,
+) -> dict[str, Any]:
+    async with engine.connect() as connection:
+        draft = await repository.get_draft(connection, draft_id)
+        active = await repository.active_version(connection)
+        total = await count(connection, start, end)
+    if draft is None or active is None:
+        raise LookupError(f"draft {draft_id} or the active version vanished")
+    replay = Replay(active["rules"], draft["rules"], thresholds)
+    after: tuple[datetime, str] | None = None
+    while True:
+        async with engine.connect() as connection:
+            chunk = await _chunk(connection, start, end, after)
+        if not chunk:
+            break
+        await asyncio.to_thread(replay.add, chunk)
+        after = (chunk[-1].payment.occurred_at, chunk[-1].transaction_id)
+        await progress(replay.total / total if total else 1.0)
+    result = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "active_version": active["version"],
+        "draft_id": draft_id,
+        **replay.result(),
+    }
+    async with transaction(engine) as connection:
+        await repository.save_backtest(connection, draft_id, result)
+    return result
+
+
+def _window(start: datetime, end: datetime) -> Any:
+    return and_(transactions.c.occurred_at >= start, transactions.c.occurred_at < end)
+
+
+async def _chunk(
+    connection: AsyncConnection, start: datetime, end: datetime, after: tuple[datetime, str] | None
+) -> list[StoredDecision]:
+    conditions = [_window(start, end)]
+    if after is not None:
+        at, last = after
+        conditions.append(
+            or_(
+                transactions.c.occurred_at > at,
+                and_(transactions.c.occurred_at == at, transactions.c.id > last),
+            )
+        )
+    query = (
+        select(
+            transactions,
+            decisions.c.features,
+            decisions.c.score,
+            decisions.c.score_source,
+        )
+        .join(decisions, decisions.c.transaction_id == transactions.c.id)
+        .where(*conditions)
+        .order_by(transactions.c.occurred_at, transactions.c.id)
+        .limit(CHUNK)
+    )
+    rows = (await connection.execute(query)).mappings().all()
+    known = await _labels(connection, [row["id"] for row in rows])
+    return [
+        StoredDecision(
+            transaction_id=row["id"],
+            payment=stored_payment(dict(row)),
+            features=row["features"],
+            score=row["score"],
+            score_source=row["score_source"],
+            label=known.get(row["id"]),
+        )
+        for row in rows
+    ]
+
+
+async def _labels(connection: AsyncConnection, ids: list[str]) -> dict[str, int]:
+    """The latest label of each transaction (a chargeback may overturn an analyst's call)."""
+    if not ids:
+        return {}
+    query = (
+        select(labels.c.transaction_id, labels.c.label)
+        .where(labels.c.transaction_id.in_(ids))
+        .order_by(labels.c.labelled_at, labels.c.id)
+    )
+    return {row[0]: int(row[1]) for row in await connection.execute(query)}

@@ -1,0 +1,239 @@
+"""Replaying two rulesets over stored decisions: what the candidate would have done instead.
+
+Pure computation on rows already read. Each decision is evaluated with the decision path's own
+pieces (`transaction_variables`, `RulesEngine.evaluate`, `rules_only_score`, `decide`), so a
+replay of the version that decided live gives the live outcome back.
+
+Rules present in both rulesets with identical content give identical hits, so they are
+evaluated once for both (one shared engine): most of a draft is unchanged, which halves the
+work. Shadow rules are evaluated for their figures but never count towards an outcome.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from riskops.core.payment import Channel, Payment
+from riskops.decisions.policy import Thresholds, decide
+from riskops.decisions.scoring import rules_only_score
+from riskops.rules import RuleAction, RulesEngine, Severity, transaction_variables
+from riskops.rulesets.content import RuleDict
+from riskops.rulesets.validation import build_ruleset
+
+OUTCOMES = ("approve", "review", "decline")
+TOP_HITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    transaction_id: str
+    payment: Payment
+    features: Mapping[str, Any]
+    score: float
+    score_source: str  # "model" keeps its stored score; "rules" is recomputed from the hits
+    label: int | None  # latest known label: 1 fraud, 0 genuine
+
+
+@dataclass
+class _Tally:
+    hits: int = 0
+    labelled_hits: int = 0
+    fraud_hits: int = 0
+
+
+@dataclass
+class Replay:
+    """Accumulates figures chunk by chunk (the job reports progress between chunks)."""
+
+    active_rules: list[RuleDict]
+    candidate_rules: list[RuleDict]
+    thresholds: Thresholds
+    total: int = 0
+    labelled: int = 0
+    frauds: int = 0
+    outcome_changes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    amount_changed: Counter[str] = field(default_factory=Counter)
+    per_rule: dict[tuple[str, str], _Tally] = field(default_factory=dict)
+    totals: dict[str, _Tally] = field(default_factory=dict)
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        active = {rule["id"]: rule for rule in self.active_rules}
+        candidate = {rule["id"]: rule for rule in self.candidate_rules}
+        shared = [rule for rule_id, rule in candidate.items() if active.get(rule_id) == rule]
+        shared_ids = {rule["id"] for rule in shared}
+        self._shared = _engine(shared)
+        self._active_only = _engine([r for r in self.active_rules if r["id"] not in shared_ids])
+        self._candidate_only = _engine(
+            [r for r in self.candidate_rules if r["id"] not in shared_ids]
+        )
+        self._active_ids = set(active)
+        self._candidate_ids = set(candidate)
+        self._mode = {
+            **{("active", r["id"]): r["mode"] for r in self.active_rules},
+            **{("candidate", r["id"]): r["mode"] for r in self.candidate_rules},
+        }
+        self.totals = {"active": _Tally(), "candidate": _Tally()}
+
+    def add(self, decisions: Iterable[StoredDecision]) -> None:
+        for decision in decisions:
+            self._add(decision)
+
+    def _add(self, decision: StoredDecision) -> None:
+        variables = {**decision.features, **transaction_variables(decision.payment)}
+        shared = _hits(self._shared, variables)
+        sides = {
+            "active": shared + _hits(self._active_only, variables),
+            "candidate": shared + _hits(self._candidate_only, variables),
+        }
+        self.total += 1
+        label = decision.label
+        if label is not None:
+            self.labelled += 1
+            self.frauds += label
+        outcomes = {}
+        for side, hits in sides.items():
+            counted = [h for h in hits if self._mode[(side, h[0])] == "active"]
+            for rule_id, _, _ in hits:
+                _count(self.per_rule.setdefault((side, rule_id), _Tally()), label)
+            if counted:
+                _count(self.totals[side], label)
+            outcomes[side] = _outcome(decision, counted, self.thresholds)
+        before, after = outcomes["active"], outcomes["candidate"]
+        self.outcome_changes[(before, after)] += 1
+        payment = decision.payment
+        if before != after:
+            self.amount_changed[payment.currency] += payment.amount_minor
+        candidate_hits = [h[0] for h in sides["candidate"]]
+        if candidate_hits:
+            self._keep_top(decision, candidate_hits, before, after)
+
+    def _keep_top(
+        self, decision: StoredDecision, rule_ids: list[str], before: str, after: str
+    ) -> None:
+        payment = decision.payment
+        if len(self.top) >= TOP_HITS and payment.amount_minor <= self.top[-1]["amount_minor"]:
+            return
+        self.top.append(
+            {
+                "transaction_id": decision.transaction_id,
+                "occurred_at": payment.occurred_at.isoformat(),
+                "amount_minor": payment.amount_minor,
+                "currency": payment.currency,
+                "merchant_id": payment.merchant_id,
+                "rules": rule_ids,
+                "active_outcome": before,
+                "candidate_outcome": after,
+                "label": decision.label,
+            }
+        )
+        self.top.sort(key=lambda hit: -hit["amount_minor"])
+        del self.top[TOP_HITS:]
+
+    def result(self) -> dict[str, Any]:
+        def figures(tally: _Tally) -> dict[str, Any]:
+            return {
+                "hits": tally.hits,
+                "hit_rate": tally.hits / self.total if self.total else 0.0,
+                "labelled_hits": tally.labelled_hits,
+                "fraud_hits": tally.fraud_hits,
+                "precision": tally.fraud_hits / tally.labelled_hits
+                if tally.labelled_hits
+                else None,
+                "recall": tally.fraud_hits / self.frauds if self.frauds else None,
+            }
+
+        rules = []
+        for rule in self.candidate_rules:
+            rules.append(
+                {
+                    "id": rule["id"],
+                    "mode": rule["mode"],
+                    "status": "unchanged" if rule["id"] in self._active_ids else "added",
+                    "candidate": figures(self.per_rule.get(("candidate", rule["id"]), _Tally())),
+                    "active": figures(self.per_rule[("active", rule["id"])])
+                    if rule["id"] in self._active_ids
+                    else None,
+                }
+            )
+        for rule in self.active_rules:
+            if rule["id"] not in self._candidate_ids:
+                rules.append(
+                    {
+                        "id": rule["id"],
+                        "mode": rule["mode"],
+                        "status": "removed",
+                        "candidate": None,
+                        "active": figures(self.per_rule.get(("active", rule["id"]), _Tally())),
+                    }
+                )
+        return {
+            "decisions": self.total,
+            "labelled": self.labelled,
+            "frauds": self.frauds,
+            "total": {side: figures(tally) for side, tally in self.totals.items()},
+            "rules": rules,
+            "outcome_changes": {
+                before: {after: self.outcome_changes[(before, after)] for after in OUTCOMES}
+                for before in OUTCOMES
+            },
+            "changed_decisions": sum(
+                n for (before, after), n in self.outcome_changes.items() if before != after
+            ),
+            "amount_affected_minor": dict(self.amount_changed),
+            "top_hits": self.top,
+        }
+
+
+def _engine(rules: list[RuleDict]) -> RulesEngine:
+    # Every rule evaluated, shadow ones included: their figures are the point of a shadow.
+    return RulesEngine(build_ruleset("replay", [{**rule, "mode": "active"} for rule in rules]))
+
+
+_Hit = tuple[str, RuleAction, Severity]
+
+
+def _hits(engine: RulesEngine, variables: Mapping[str, object]) -> list[_Hit]:
+    if not engine.ruleset.rules:
+        return []
+    return [(h.rule_id, h.action, h.severity) for h in engine.evaluate(variables).hits]
+
+
+def _count(tally: _Tally, label: int | None) -> None:
+    tally.hits += 1
+    if label is not None:
+        tally.labelled_hits += 1
+        tally.fraud_hits += label
+
+
+def _outcome(decision: StoredDecision, hits: list[_Hit], thresholds: Thresholds) -> str:
+    if decision.score_source == "rules":
+        score = rules_only_score(severity.weight for _, _, severity in hits)
+    else:
+        score = decision.score
+    outcome, _ = decide([action for _, action, _ in hits], score, thresholds)
+    return outcome.value
+
+
+def stored_payment(row: Mapping[str, Any]) -> Payment:
+    """The payment a stored transaction row describes (as the pipeline built it)."""
+    occurred_at: datetime = row["occurred_at"]
+    return Payment(
+        transaction_id=row["id"],
+        account_id=row["account_id"],
+        card_token=row["card_token"],
+        card_bin=row["card_bin"],
+        card_last4=row["card_last4"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        merchant_id=row["merchant_id"],
+        merchant_category=row["merchant_category"],
+        merchant_country=row["merchant_country"],
+        channel=Channel(row["channel"]),
+        occurred_at=occurred_at,
+        device_id=row["device_id"],
+        ip=row["ip"],
+        user_id=row["user_id"],
+    )
