@@ -29,8 +29,10 @@ class JobRunner:
         self._slots = asyncio.Semaphore(concurrency)  # backtests are CPU-bound: one at a time
         self._background = Background("jobs")
 
-    def run(self, job_id: str, work: Work) -> None:
-        """Run `work` for the (already committed) job row `job_id`."""
+    async def run(self, job_id: str, work: Work) -> None:
+        """Start `work` for the (already committed) job row `job_id`; returns at once.
+
+        async so a response's background task calls it on the event loop, not in a thread."""
         self._background.spawn(self._run(job_id, work), name=job_id)
 
     async def _run(self, job_id: str, work: Work) -> None:

@@ -69,6 +69,7 @@ class Replay:
         self._candidate_only = _engine(
             [r for r in self.candidate_rules if r["id"] not in shared_ids]
         )
+        self._active = active
         self._active_ids = set(active)
         self._candidate_ids = set(candidate)
         self._mode = {
@@ -132,6 +133,12 @@ class Replay:
         self.top.sort(key=lambda hit: -hit["amount_minor"])
         del self.top[TOP_HITS:]
 
+    def _status(self, rule: RuleDict) -> str:
+        old = self._active.get(rule["id"])
+        if old is None:
+            return "added"
+        return "unchanged" if old == rule else "changed"
+
     def result(self) -> dict[str, Any]:
         def figures(tally: _Tally) -> dict[str, Any]:
             return {
@@ -151,9 +158,9 @@ class Replay:
                 {
                     "id": rule["id"],
                     "mode": rule["mode"],
-                    "status": "unchanged" if rule["id"] in self._active_ids else "added",
+                    "status": self._status(rule),
                     "candidate": figures(self.per_rule.get(("candidate", rule["id"]), _Tally())),
-                    "active": figures(self.per_rule[("active", rule["id"])])
+                    "active": figures(self.per_rule.get(("active", rule["id"]), _Tally()))
                     if rule["id"] in self._active_ids
                     else None,
                 }
@@ -187,16 +194,18 @@ class Replay:
         }
 
 
-def _engine(rules: list[RuleDict]) -> RulesEngine:
+def _engine(rules: list[RuleDict]) -> RulesEngine | None:
     # Every rule evaluated, shadow ones included: their figures are the point of a shadow.
+    if not rules:
+        return None
     return RulesEngine(build_ruleset("replay", [{**rule, "mode": "active"} for rule in rules]))
 
 
 _Hit = tuple[str, RuleAction, Severity]
 
 
-def _hits(engine: RulesEngine, variables: Mapping[str, object]) -> list[_Hit]:
-    if not engine.ruleset.rules:
+def _hits(engine: RulesEngine | None, variables: Mapping[str, object]) -> list[_Hit]:
+    if engine is None:
         return []
     return [(h.rule_id, h.action, h.severity) for h in engine.evaluate(variables).hits]
 
