@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from benchmarks.backtest import store, stored_decision
 from benchmarks.fdh_handbook import data_dir
 
 from riskops.auth.roles import Role
-from riskops.ml.backfill import backfill
 from tests.conftest import Api
 from tests.payments import CARD, OTHER_CARD, new_key, payment
 from tests.rulesets.support import BIG, active_rules, draft
@@ -58,7 +58,7 @@ async def pay(api: Api, amounts: list[int]) -> list[dict[str, Any]]:
 
 async def test_replaying_the_active_version_gives_the_live_outcomes_back(api: Api) -> None:
     documents = await pay(api, [1_500, 2_500, 30_000, 45_000, 900])
-    live = {status: 0 for status in ("approve", "review", "decline")}
+    live = dict.fromkeys(("approve", "review", "decline"), 0)
     for document in documents:
         live[document["decision"]["status"]] += 1
     created = await draft(api, await active_rules(api))
@@ -119,26 +119,41 @@ async def test_the_handbook_scenario_1_rule_has_precision_1_and_its_share_as_rec
     api: Api,
 ) -> None:
     """Scenario 1 of the simulator makes every amount above 220 a fraud: the rule that says
-    exactly that must be right every time it fires, and catch exactly those frauds."""
+    exactly that must be right every time it fires and catch exactly the frauds scenario 1
+    explains. A day of the handbook's raw transactions is stored as decisions with labels."""
     path = data_dir() / "raw" / "2018-04-02.pkl"
     if not path.exists():
         pytest.skip(f"the handbook's data is not at {path} (set RISKOPS_FDH_DIR)")
-    frame = pd.read_pickle(path)
-    for column in ("CUSTOMER_ID", "TERMINAL_ID", "TX_TIME_SECONDS", "TX_TIME_DAYS", "TX_FRAUD"):
-        frame[column] = frame[column].astype("int64")
-    frame = frame.sort_values("TRANSACTION_ID").head(3000).reset_index(drop=True)
-    submitted, labelled = await backfill(api.runtime, frame, timedelta(days=7))
-    assert submitted == labelled == 3000
+    frame = pd.read_pickle(path).sort_values("TRANSACTION_ID").reset_index(drop=True)
+    rows = (
+        stored_decision(
+            index,
+            row.TX_DATETIME.to_pydatetime().replace(tzinfo=UTC),
+            round(row.TX_AMOUNT * 100),
+            {},
+            int(row.TX_FRAUD),
+            account=f"fdh-c{int(row.CUSTOMER_ID)}",
+            merchant=f"fdh-t{int(row.TERMINAL_ID)}",
+        )
+        for index, row in enumerate(frame.itertuples())
+    )
+    accounts = {f"fdh-c{int(c)}" for c in frame["CUSTOMER_ID"]}
+    assert await store(api.runtime.engine, rows, accounts) == len(frame)
     frauds = int(frame["TX_FRAUD"].sum())
+    # Scenario 1 explains the frauds above 220; the simulator's scenario column names the
+    # last scenario that touched a row, so it may credit a few of them to scenario 3.
     explained = int(((frame["TX_AMOUNT"] > 220) & (frame["TX_FRAUD"] == 1)).sum())
-    # The slice must make the figures mean something: frauds of scenario 1 and of others.
-    assert 0 < explained < frauds
-    assert explained == int((frame["TX_FRAUD_SCENARIO"] == 1).sum())
+    assert int((frame["TX_FRAUD_SCENARIO"] == 1).sum()) <= explained < frauds
+    assert explained > 0
     created = await draft(api, [*(await active_rules(api)), BIG])
     day = datetime(2018, 4, 2, tzinfo=UTC)
     window = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
     result = (await backtest(api, created["id"], window))["result"]
-    assert (result["decisions"], result["labelled"], result["frauds"]) == (3000, 3000, frauds)
+    assert (result["decisions"], result["labelled"], result["frauds"]) == (
+        len(frame),
+        len(frame),
+        frauds,
+    )
     big = next(rule for rule in result["rules"] if rule["id"] == "big_amount")["candidate"]
     assert big["hits"] == explained
     assert big["precision"] == 1.0
