@@ -6,10 +6,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.db.base import table_of
+from riskops.decisions.models import Decision
 from riskops.rulesets.models import RulesetDraft, RulesetVersion
 
 versions = table_of(RulesetVersion)
 drafts = table_of(RulesetDraft)
+decisions = table_of(Decision)
 Row = dict[str, Any]
 
 
@@ -87,3 +89,16 @@ async def transition(
 
 async def save_backtest(connection: AsyncConnection, draft_id: str, result: Row) -> None:
     await connection.execute(update(drafts).where(drafts.c.id == draft_id).values(backtest=result))
+
+
+async def recent_rule_hits(
+    connection: AsyncConnection, since: Any, limit: int
+) -> list[list[dict[str, Any]]]:
+    """The rule hits of decisions since `since` (newest first, at most `limit` decisions)."""
+    query = (
+        select(decisions.c.rule_hits)
+        .where(decisions.c.created_at >= since)
+        .order_by(decisions.c.created_at.desc())
+        .limit(limit)
+    )
+    return [row[0] for row in await connection.execute(query)]

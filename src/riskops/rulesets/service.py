@@ -4,7 +4,7 @@ Services take the caller's connection and never begin or commit, so a transition
 row and (on approval) the new active version commit together or not at all.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,7 @@ from riskops.rulesets.validation import problems
 
 Row = dict[str, Any]
 BACKTEST_JOB = "ruleset_backtest"
+HIT_RATE_SAMPLE = 200_000
 DRAFT_STATUSES = ("draft", "pending_approval", "approved", "rejected")
 
 
@@ -299,3 +300,23 @@ async def request_backtest(
         {**window, "job_id": job["id"]},
     )
     return job
+
+
+async def hit_rates(connection: AsyncConnection, hours: int = 24) -> Row:
+    """Per rule: hits and hit rate over the decisions of the last `hours` (the rules page).
+
+    Counted in Python over at most HIT_RATE_SAMPLE decisions: the hits are a JSON list per
+    decision, which SQLite and PostgreSQL unnest differently; a busy day is sampled (newest).
+    """
+    since = utcnow() - timedelta(hours=hours)
+    rows = await repository.recent_rule_hits(connection, since, HIT_RATE_SAMPLE)
+    counts: dict[str, int] = {}
+    for hits in rows:
+        for rule_id in {hit["rule_id"] for hit in hits}:
+            counts[rule_id] = counts.get(rule_id, 0) + 1
+    total = len(rows)
+    return {
+        "decisions": total,
+        "sampled": total == HIT_RATE_SAMPLE,
+        "rules": {k: {"hits": n, "rate": n / total} for k, n in counts.items()},
+    }
