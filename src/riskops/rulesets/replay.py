@@ -71,6 +71,7 @@ class Replay:
         )
         self._active = active
         self._active_ids = set(active)
+        self._new_ids = {r["id"] for r in self.candidate_rules if r["id"] not in shared_ids}
         self._candidate_ids = set(candidate)
         self._mode = {
             **{("active", r["id"]): r["mode"] for r in self.active_rules},
@@ -107,9 +108,11 @@ class Replay:
         payment = decision.payment
         if before != after:
             self.amount_changed[payment.currency] += payment.amount_minor
-        candidate_hits = [h[0] for h in sides["candidate"]]
-        if candidate_hits:
-            self._keep_top(decision, candidate_hits, before, after)
+        # What an approver must look at: payments the draft's new or changed rules hit, or
+        # whose outcome it changes (a removed rule); not what the unchanged rules already do.
+        touched = [h[0] for h in sides["candidate"] if h[0] in self._new_ids]
+        if touched or before != after:
+            self._keep_top(decision, [h[0] for h in sides["candidate"]], before, after)
 
     def _keep_top(
         self, decision: StoredDecision, rule_ids: list[str], before: str, after: str

@@ -39,8 +39,10 @@ class VersionSummary(BaseModel):
     version: int
     checksum: str
     comment: str
-    author: str
+    author: str = Field(description="API key id ('system' for the imported version 1)")
+    author_name: str
     approver: str | None
+    approver_name: str | None
     draft_id: str | None
     status: Literal["active", "superseded"]
     created_at: datetime
@@ -94,10 +96,12 @@ class Draft(BaseModel):
     rules: list[Rule]
     comment: str
     author: str
+    author_name: str
     status: Literal["draft", "pending_approval", "approved", "rejected"]
     diff: Diff
     backtest: dict[str, Any] | None
     reviewer: str | None
+    reviewer_name: str | None
     reason: str | None
     version: int | None = Field(description="The version an approval made")
     created_at: datetime
