@@ -27,12 +27,16 @@ from riskops.db.base import table_of
 from riskops.db.engine import create_engine
 from riskops.db.migrate import upgrade
 from riskops.decisions.models import Decision, Transaction
-from riskops.decisions.policy import Thresholds
+from riskops.decisions.policy import Thresholds, decide
+from riskops.decisions.scoring import rules_only_score
 from riskops.features import FEATURE_NAMES
 from riskops.labels.models import Label
 from riskops.ledger.models import Account
+from riskops.rules import RulesEngine, transaction_variables
 from riskops.rulesets import repository, service
 from riskops.rulesets.backtest import run_backtest
+from riskops.rulesets.replay import stored_payment
+from riskops.rulesets.validation import build_ruleset
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 _FLOAT_MARKERS = ("mean", "ratio", "rate", "share")
@@ -57,6 +61,9 @@ def stored_decision(
     *,
     account: str = "acct-bench",
     merchant: str = "m-1",
+    status: str = "approve",
+    rule_hits: list[dict[str, Any]] | None = None,
+    score: float = 0.0,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """A transaction row, its decision row and its label row (None when unlabelled)."""
     txn_id = f"T{index:025d}"
@@ -82,12 +89,12 @@ def stored_decision(
     }
     decision = {
         "transaction_id": txn_id,
-        "status": "approve",
+        "status": status,
         "basis": "score",
-        "score": 0.0,
+        "score": score,
         "score_source": "rules",
         "reason_codes": [],
-        "rule_hits": [],
+        "rule_hits": rule_hits or [],
         "rule_errors": [],
         "explanations": [],
         "features": features,
@@ -145,8 +152,10 @@ async def store(
     return stored
 
 
-def synthetic(count: int, seed: int = 7) -> Iterable[tuple[Any, Any, Any]]:
+def synthetic(count: int, engine: RulesEngine, seed: int = 7) -> Iterable[tuple[Any, Any, Any]]:
+    """Decisions as version 1 made them live: its hits, rules-only score and outcome."""
     rng = random.Random(seed)
+    thresholds = Thresholds(review=0.5, decline=0.8)
     for index in range(count):
         features: dict[str, Any] = {
             name: (
@@ -158,15 +167,33 @@ def synthetic(count: int, seed: int = 7) -> Iterable[tuple[Any, Any, Any]]:
         }
         amount = int(rng.lognormvariate(8, 1.2))
         label = (1 if amount > 22000 else 0) if index % 10 == 0 else None
-        yield stored_decision(index, START + timedelta(seconds=index), amount, features, label)
+        at = START + timedelta(seconds=index)
+        row = stored_decision(index, at, amount, features, label)
+        payment = stored_payment(row[0])
+        hits = engine.evaluate({**features, **transaction_variables(payment)}).hits
+        score = rules_only_score(hit.severity.weight for hit in hits)
+        outcome, _ = decide([hit.action for hit in hits], score, thresholds)
+        recorded = [
+            {"rule_id": h.rule_id, "action": h.action.value, "reason_code": h.reason_code,
+             "severity": h.severity.value}
+            for h in hits
+        ]  # fmt: skip
+        yield stored_decision(
+            index, at, amount, features, label,
+            status=outcome.value, rule_hits=recorded, score=score,
+        )  # fmt: skip
 
 
 async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         await upgrade(engine)
+        async with engine.connect() as connection:
+            version_1 = await repository.active_version(connection)
+        assert version_1 is not None
+        rules = RulesEngine(build_ruleset("1", version_1["rules"]))
         began = time.perf_counter()
-        stored = await store(engine, synthetic(count))
+        stored = await store(engine, synthetic(count, rules))
         print(f"stored {stored:,} decisions in {time.perf_counter() - began:.1f} s")
         author = Principal(key_id="bench-analyst", name="bench", role=Role.ANALYST)
         async with transaction(engine) as connection:

@@ -10,11 +10,15 @@ from benchmarks.backtest import store, stored_decision
 from benchmarks.fdh_handbook import data_dir
 
 from riskops.auth.roles import Role
+from riskops.decisions.policy import Thresholds
+from riskops.rulesets.backtest import _chunk as read_chunk
+from riskops.rulesets.replay import Replay
 from tests.conftest import Api
 from tests.payments import CARD, OTHER_CARD, new_key, payment
 from tests.rulesets.support import BIG, active_rules, draft
 
 FAR = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+FAR_END = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 async def finished_job(api: Api, job_id: str, seconds: float = 60.0) -> dict[str, Any]:
@@ -68,6 +72,16 @@ async def test_replaying_the_active_version_gives_the_live_outcomes_back(api: Ap
     diagonal = {o: result["outcome_changes"][o][o] for o in live}
     assert diagonal == live
     assert result["amount_affected_minor"] == {}
+    # The same with every decision evaluated again, rather than read from its live record.
+    async with api.runtime.engine.connect() as connection:
+        stored = await read_chunk(connection, datetime(2000, 1, 1, tzinfo=UTC), FAR_END, None)
+    rules = await active_rules(api)
+    settings = api.runtime.settings
+    replay = Replay(rules, rules, Thresholds(settings.review_threshold, settings.decline_threshold))
+    replay.add(stored)
+    again = replay.result()
+    assert {o: again["outcome_changes"][o][o] for o in live} == live
+    assert again["total"] == result["total"]
     # Kept with the draft.
     stored = await api.client.get(
         f"/v1/rulesets/drafts/{created['id']}", headers=api.as_role(Role.VIEWER)

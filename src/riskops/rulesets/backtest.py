@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from riskops.db import transaction
@@ -45,7 +45,7 @@ async def run_backtest(
         total = await count(connection, start, end)
     if draft is None or active is None:
         raise LookupError(f"draft {draft_id} or the active version vanished")
-    replay = Replay(active["rules"], draft["rules"], thresholds)
+    replay = Replay(active["rules"], draft["rules"], thresholds, active["version"])
     async with engine.connect() as connection:
         chunk = await _chunk(connection, start, end, None)
         while chunk:
@@ -88,9 +88,12 @@ async def _chunk(
     query = (
         select(
             transactions,
-            decisions.c.features,
+            # As text: parsed only for decisions whose replay reads a feature.
+            cast(decisions.c.features, Text).label("features"),
             decisions.c.score,
             decisions.c.score_source,
+            decisions.c.ruleset_version,
+            decisions.c.rule_hits,
         )
         .join(decisions, decisions.c.transaction_id == transactions.c.id)
         .where(*conditions)
@@ -107,6 +110,8 @@ async def _chunk(
             score=row["score"],
             score_source=row["score_source"],
             label=known.get(row["id"]),
+            ruleset_version=row["ruleset_version"],
+            rule_hits=row["rule_hits"],
         )
         for row in rows
     ]
