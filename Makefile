@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decisions.py
 	$(BIN)/python benchmarks/events.py
 	$(BIN)/python benchmarks/rules.py
+	$(BIN)/python benchmarks/backtest.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
 bench-fdh: $(STAMP)

@@ -41,9 +41,11 @@ def new_key() -> str:
 # Who may call, and the record of who changed that: written by key administration and
 # sign-ins, never by a payment.
 ACCESS_TABLES = frozenset({"api_keys", "console_sessions", "admin_audit_entries"})
-# Configuration rules read (the shipped lists exist from the migration on): never written by
-# a payment.
-CONFIGURATION_TABLES = frozenset({"lists", "list_entries", "lists_version"})
+# What payments are decided with, never what they write: the shipped lists and ruleset v1
+# exist from the migrations on.
+CONFIGURATION_TABLES = frozenset(
+    {"lists", "list_entries", "lists_version", "ruleset_versions", "ruleset_drafts", "jobs"}
+)
 
 
 async def row_counts(engine: AsyncEngine) -> dict[str, int]:

@@ -15,12 +15,14 @@ from riskops.audit.router import router as audit_router
 from riskops.auth.router import router as auth_router
 from riskops.decisions.router import router as decisions_router
 from riskops.events.router import router as events_router
+from riskops.jobs.router import router as jobs_router
 from riskops.ledger.router import router as ledger_router
 from riskops.lists.router import router as lists_router
 from riskops.ml.router import router as models_router
 from riskops.observability.metrics import router as metrics_router
 from riskops.processes.placement import ProcessRole
 from riskops.processes.supervisor import WorkerSupervisor
+from riskops.rulesets.router import router as rulesets_router
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
 from riskops.web import install as install_console
@@ -69,5 +71,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(models_router)
     app.include_router(lists_router)
+    app.include_router(rulesets_router)
+    app.include_router(jobs_router)
     install_console(app)
     return app

@@ -16,6 +16,7 @@ from riskops.events.cli import register as register_event_commands
 from riskops.lists.cli import register as register_list_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.offline.cli import register as register_export
+from riskops.rulesets.cli import register as register_rules_commands
 from riskops.simulation.cli import register as register_simulate
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ register_event_commands(app)  # relay, consume, replay, events tail|status|schem
 register_simulate(app)
 register_export(app)
 register_list_commands(app)  # lists list|create|entries|add|remove
+register_rules_commands(app)  # rules list|show|diff|validate|draft|backtest|submit|approve|reject
 err = LazyConsole(stderr=True)
 
 

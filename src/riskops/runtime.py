@@ -35,6 +35,7 @@ from riskops.events.kafka import KafkaBus
 from riskops.events.workers import ConsumerRegistry, ConsumerSpec, EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
 from riskops.features.labels import label_feeder
+from riskops.jobs.runner import JobRunner
 from riskops.labels.service import LabelService
 from riskops.labels.tasks import LabelsConsumer
 from riskops.ledger.service import BalanceService
@@ -57,6 +58,7 @@ from riskops.rules import (
     load_ruleset,
     transaction_variable_names,
 )
+from riskops.rulesets.reload import RulesetWatcher
 from riskops.settings import Settings
 
 # Every consumer group a process can run (`riskops consume NAME`), by name.
@@ -89,6 +91,8 @@ class Runtime:
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
     lists: ListPoller  # keeps the lists rules read current (started with the process)
+    jobs: JobRunner  # backtests and other background jobs, reported through the jobs table
+    rulesets: RulesetWatcher  # follows the active ruleset version (hot reload)
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -104,6 +108,7 @@ class Runtime:
         with contextlib.suppress(DBAPIError):
             await self.lists.refresh()
         self.lists.start()
+        await self._follow_ruleset_versions()
         # run_workers: the API process runs its share; a worker process runs its share always.
         if settings.run_workers or self.role is ProcessRole.WORKER:
             self.events.start(relay=runs_relay(self.role))
@@ -116,9 +121,23 @@ class Runtime:
         gc.collect()
         gc.freeze()
 
+    async def _follow_ruleset_versions(self) -> None:
+        """Decide with the database's active version and follow it (hot reload).
+
+        An explicit RISKOPS_RULESET_PATH pins that file instead: nothing is read from the
+        database and approvals do not change this process (for tests and emergencies).
+        Without it, the shipped TOML decides only until the first read (it is version 1).
+        """
+        if self.settings.ruleset_path is not None:
+            return
+        await self.rulesets.refresh()
+        self.rulesets.start()
+
     async def close(self) -> None:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
+        await self.rulesets.stop()
+        await self.jobs.stop()
         await self.model_tasks.stop()
         await self.lists.stop()
         await self.keys.stop()
@@ -209,6 +228,8 @@ async def build_runtime(
         balances=BalanceService(decisions.account_counts),
         role=role,
         lists=lists,
+        jobs=JobRunner(engine),
+        rulesets=RulesetWatcher(engine, pipeline.use_rules, lists.source),
     )
 
 

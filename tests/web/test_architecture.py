@@ -28,8 +28,8 @@ DOMAINS = (
 ROOT = ("riskops.runtime", "riskops.app", "riskops.demo", "riskops.cli")
 # Commands: they build a runtime and run one job with it.
 COMMANDS = {"app.py", "cli.py", "demo.py", "events/cli.py", "ml/cli.py", "simulation/cli.py"}
-# `riskops backfill` drives the runtime's pipeline and label service directly.
-COMMAND_HELPERS = {"ml/backfill.py"}
+# `riskops backfill` drives the runtime's pipeline and label service directly;
+COMMAND_HELPERS = {"ml/backfill.py", "processes/worker.py"}  # `riskops worker` builds one
 # The write-connection dependency: the one place a request's transaction begins and commits.
 REQUEST_TRANSACTION = ("api/deps.py", "write_connection")
 

@@ -13,10 +13,12 @@ if TYPE_CHECKING:
     from riskops.decisions.pipeline import DecisionPipeline
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
+    from riskops.jobs.runner import JobRunner
     from riskops.ledger.service import BalanceService
     from riskops.lists.tasks import ListPoller
     from riskops.ml.serving import ModelServer
     from riskops.ml.tasks import ModelTasks
+    from riskops.rulesets.reload import RulesetWatcher
     from riskops.settings import Settings
 
 
@@ -50,3 +52,9 @@ class Runtime(Protocol):
 
     @property
     def lists(self) -> "ListPoller": ...
+
+    @property
+    def jobs(self) -> "JobRunner": ...
+
+    @property
+    def rulesets(self) -> "RulesetWatcher": ...

@@ -19,6 +19,13 @@ class AdminAction(StrEnum):
     LIST_CREATED = "list.created"
     LIST_ENTRIES_ADDED = "list.entries_added"  # new values, or renewed reason/expiry
     LIST_ENTRY_REMOVED = "list.entry_removed"
+    DRAFT_CREATED = "ruleset_draft.created"
+    DRAFT_UPDATED = "ruleset_draft.updated"
+    DRAFT_SUBMITTED = "ruleset_draft.submitted"
+    DRAFT_APPROVED = "ruleset_draft.approved"
+    DRAFT_REJECTED = "ruleset_draft.rejected"
+    DRAFT_BACKTEST_REQUESTED = "ruleset_draft.backtest_requested"
+    RULESET_ACTIVATED = "ruleset.activated"
 
 
 @dataclass(frozen=True, slots=True)

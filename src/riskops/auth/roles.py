@@ -16,6 +16,8 @@ class Capability(StrEnum):
     SUBMIT_PAYMENTS = "submit_payments"
     ADMINISTER = "administer"
     MANAGE_LISTS = "manage_lists"  # block/allow/watch list entries: one analyst suffices
+    DRAFT_RULES = "draft_rules"  # write, backtest and submit ruleset drafts
+    APPROVE_RULES = "approve_rules"  # approve or reject others' drafts (never one's own)
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -23,6 +25,8 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.SUBMIT_PAYMENTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}),
     Capability.ADMINISTER: frozenset({Role.ADMIN}),
     Capability.MANAGE_LISTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
+    Capability.DRAFT_RULES: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
+    Capability.APPROVE_RULES: frozenset({Role.APPROVER, Role.ADMIN}),
 }
 
 

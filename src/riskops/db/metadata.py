@@ -6,10 +6,12 @@ from riskops.auth import models as auth_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
 from riskops.events import models as event_models
+from riskops.jobs import models as job_models
 from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
 from riskops.lists import models as list_models
 from riskops.ml import models as ml_models
+from riskops.rulesets import models as ruleset_models
 
 __all__ = [
     "Base",
@@ -18,10 +20,12 @@ __all__ = [
     "auth_models",
     "decision_models",
     "event_models",
+    "job_models",
     "label_models",
     "ledger_models",
     "list_models",
     "ml_models",
+    "ruleset_models",
 ]
 
 metadata = Base.metadata

@@ -84,6 +84,11 @@ class DecisionPipeline:
         """Score with `scorer` from the next decision on; None: the rules alone."""
         self.scorer = scorer
 
+    def use_rules(self, rules: RulesEngine) -> None:
+        """Evaluate with `rules` from the next decision on; one in flight keeps the engine it
+        read, so every decision is evaluated by exactly one ruleset version."""
+        self.rules = rules
+
     async def submit(
         self, request: TransactionCreate, idempotency_key: str, principal: Principal
     ) -> DecisionResult:

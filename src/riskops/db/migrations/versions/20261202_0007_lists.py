@@ -1,7 +1,7 @@
 """lists: named value lists for rules (blocked cards, devices, IPs; trusted merchants)
 
-Revision ID: 20261202_0007
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 03:40:00.000000
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from riskops.db.types import UTCDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
