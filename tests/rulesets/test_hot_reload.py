@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ async def test_two_api_processes_on_postgres_both_follow_an_approval(tmp_path: P
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.settings(ruleset_path=default_ruleset_path())
 async def test_an_explicit_ruleset_file_pins_the_process(api: Api) -> None:
-    assert api.runtime.pipeline.rules.ruleset.version == "1.0.0"
+    pinned = tomllib.loads(default_ruleset_path().read_text())["version"]
+    assert api.runtime.pipeline.rules.ruleset.version == pinned
     await approve_big_rule(api.client, api.keys, await active_rules(api))
     await asyncio.sleep(1.2)  # more than two polls
-    assert api.runtime.pipeline.rules.ruleset.version == "1.0.0"
+    assert api.runtime.pipeline.rules.ruleset.version == pinned
