@@ -12,8 +12,11 @@ from riskops.api.limits import BodySizeLimit
 from riskops.api.security import SecurityHeaders
 from riskops.audit.router import router as audit_router
 from riskops.auth.router import router as auth_router
+from riskops.cases.router import router as cases_router
 from riskops.decisions.router import router as decisions_router
+from riskops.entities.router import router as entities_router
 from riskops.events.router import router as events_router
+from riskops.labels.router import router as labels_router
 from riskops.ledger.router import router as ledger_router
 from riskops.ml.router import router as models_router
 from riskops.observability.metrics import router as metrics_router
@@ -51,5 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)
     app.include_router(audit_router)
     app.include_router(models_router)
+    for router in (cases_router, labels_router, entities_router):
+        app.include_router(router)
     install_console(app)
     return app

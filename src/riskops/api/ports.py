@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from riskops.decisions.pipeline import DecisionPipeline
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
+    from riskops.labels.service import LabelService
     from riskops.ledger.service import BalanceService
     from riskops.ml.serving import ModelServer
     from riskops.ml.tasks import ModelTasks
@@ -46,3 +47,6 @@ class Runtime(Protocol):
 
     @property
     def events(self) -> "EventWorkers": ...
+
+    @property
+    def labels(self) -> "LabelService": ...

@@ -29,6 +29,14 @@ class AdminAction(StrEnum):
     MODEL_PROMOTED = "model.promoted"
     MODEL_PROMOTED_FORCED = "model.promoted_forced"  # a failing gate was overridden
     MODEL_ROLLED_BACK = "model.rolled_back"
+    CASE_OPENED = "case.opened"
+    CASE_JOINED = "case.transaction_added"  # a payment of the same card joined the case
+    CASE_ASSIGNED = "case.assigned"
+    CASE_NOTE_ADDED = "case.note_added"
+    CASE_DISPOSED = "case.disposed"
+    CASE_REOPENED = "case.reopened"
+    TRANSACTION_LABELLED = "transaction.labelled"
+    LABELS_IMPORTED = "labels.imported"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,19 @@ class Capability(StrEnum):
     READ = "read"
     SUBMIT_PAYMENTS = "submit_payments"
     ADMINISTER = "administer"
+    WORK_CASES = "work_cases"  # claim, annotate, dispose and reopen review cases
+    LABEL_TRANSACTIONS = "label_transactions"  # record a fraud outcome (analyst, chargeback)
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.READ: frozenset(Role),
     Capability.SUBMIT_PAYMENTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}),
     Capability.ADMINISTER: frozenset({Role.ADMIN}),
+    Capability.WORK_CASES: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
+    # A chargeback feed is a machine caller: services may label, never work cases.
+    Capability.LABEL_TRANSACTIONS: frozenset(
+        {Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}
+    ),
 }
 
 

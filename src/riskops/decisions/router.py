@@ -30,6 +30,7 @@ from riskops.decisions.schemas import (
     TransactionOut,
     TransactionPage,
 )
+from riskops.labels.repository import labels_of
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 MAX_IDEMPOTENCY_KEY = 255
@@ -121,8 +122,9 @@ async def list_transactions(
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionDetail, responses=ERRORS)
 async def get_transaction(transaction_id: str, connection: ReadConnection, _: Reader) -> Response:
-    """One transaction with its decision, feature snapshot and audit."""
-    return json_response(await service.transaction_detail(connection, transaction_id))
+    """One transaction with its decision, feature snapshot, audit and labels."""
+    detail = await service.transaction_detail(connection, transaction_id)
+    return json_response({**detail, "labels": await labels_of(connection, transaction_id)})
 
 
 @router.get("/audit/{transaction_id}", response_model=AuditOut, responses=ERRORS)
