@@ -13,6 +13,7 @@ import typer
 from riskops.auth.roles import Role
 from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
+from riskops.labels.cli import register as register_label_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.simulation.cli import register as register_simulate
 
@@ -32,6 +33,7 @@ app.add_typer(keys_app, name="keys")
 register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
 register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
 register_simulate(app)
+register_label_commands(app)  # labels import
 err = LazyConsole(stderr=True)
 
 

@@ -131,7 +131,7 @@ async def test_claim_note_dispose_and_reopen(api: Api) -> None:
 
 
 async def test_manual_case_on_any_transaction(api: Api) -> None:
-    paid, case = await review_case(api)
+    paid, _ = await review_case(api)
     analyst = api.as_role(Role.ANALYST)
     error_of(
         await api.client.post("/v1/cases", json={"transaction_id": paid["id"]}, headers=analyst),

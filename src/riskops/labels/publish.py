@@ -6,7 +6,6 @@ stored already and does nothing (one label, one hook call, one feature update).
 """
 
 import hashlib
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,12 +22,10 @@ SOURCE = "riskops/labels"
 transactions = table_of(Transaction)
 
 
-def derived_event_id(labelled_at: datetime, *parts: str) -> str:
-    """A ULID fixed by its inputs: the same label given twice (a rerun of one chargeback
+def derived_event_id(*parts: str) -> str:
+    """An event id fixed by its inputs: the same label given twice (a rerun of one chargeback
     file) gets the same id, which the labels table refuses to store twice."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
-    millis = int(labelled_at.timestamp() * 1000).to_bytes(6, "big")
-    return str(ULID.from_bytes(millis + digest[:10]))
+    return str(ULID.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16]))
 
 
 async def label_and_publish(
