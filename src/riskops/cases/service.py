@@ -33,6 +33,7 @@ from riskops.labels.service import LabelService
 __all__ = ["CaseFilter", "CasePolicy", "CaseSort"]
 HISTORY_LIMIT = 10  # payments per entity on the case page
 DETAIL_TRANSACTIONS = 50
+SCORE_FLOOR = 0.1
 
 
 class CaseAlreadyAssigned(Conflict):
@@ -76,8 +77,11 @@ def case_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _priority(payment: dict[str, Any]) -> float:
-    # Expected loss in major units: a likely-fraud large payment outranks a doubtful small one.
-    return round(float(payment["decision"]["score"]) * int(payment["amount_minor"]) / 100, 4)
+    """Expected loss in major units: a likely-fraud large payment outranks a doubtful small
+    one. A rule can send a low-scored payment to review (and without a model every score is
+    0): the floor keeps the amount ordering those."""
+    score = max(float(payment["decision"]["score"]), SCORE_FLOOR)
+    return round(score * int(payment["amount_minor"]) / 100, 4)
 
 
 async def _payment(connection: AsyncConnection, transaction_id: str) -> dict[str, Any]:

@@ -142,7 +142,8 @@ async def summary(
     counts = {int(label): int(n) for label, n in label_rows}
     open_cases = (
         await connection.execute(
-            select(distinct(cases.c.id), cases.c.status, cases.c.priority)
+            select(cases.c.id, cases.c.status, cases.c.priority)
+            .distinct()
             .select_from(
                 cases.join(case_transactions, case_transactions.c.case_id == cases.c.id).join(
                     transactions, transactions.c.id == case_transactions.c.transaction_id
@@ -155,7 +156,8 @@ async def summary(
     linked: dict[str, list[str]] = {}
     for other in LINKS[kind]:
         found = await connection.execute(
-            select(distinct(COLUMN[other]))
+            select(COLUMN[other])
+            .distinct()
             .where(column == value, COLUMN[other].is_not(None))
             .limit(LINK_LIMIT)
         )
