@@ -12,7 +12,7 @@ from riskops.api.ports import Runtime
 from riskops.api.responses import ERRORS, json_response
 from riskops.auth.roles import Capability
 from riskops.auth.service import Principal
-from riskops.cases import service
+from riskops.cases import quality, service
 from riskops.cases.repository import CaseFilter
 from riskops.cases.schemas import (
     AssignRequest,
@@ -129,3 +129,14 @@ async def dispose_case(
 async def reopen_case(case_id: str, connection: WriteConnection, principal: Analyst) -> Response:
     """Reopen a closed case."""
     return json_response(await service.reopen(connection, case_id, principal.actor()))
+
+
+@router.get("/quality", responses=ERRORS)
+async def get_quality(
+    connection: ReadConnection,
+    _: Analyst,
+    hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24 * 7,
+) -> Response:
+    """Queue size, ageing, workload, time to disposition p50/p95, share of reviews confirmed
+    fraud and recall by outcome over the last `hours`."""
+    return json_response(await quality.figures(connection, utcnow(), timedelta(hours=hours)))
