@@ -30,7 +30,7 @@ from riskops.decisions.schemas import (
     TransactionOut,
     TransactionPage,
 )
-from riskops.labels.repository import labels_of
+from riskops.labels.service import labels_of
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 MAX_IDEMPOTENCY_KEY = 255

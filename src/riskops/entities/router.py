@@ -8,10 +8,9 @@ from fastapi.responses import Response
 
 from riskops.api.deps import ReadConnection, Reader
 from riskops.api.responses import ERRORS, json_response
-from riskops.core.errors import NotFound
 from riskops.db.types import utcnow
-from riskops.entities import repository
-from riskops.entities.repository import EntityKind
+from riskops.entities import service
+from riskops.entities.service import EntityKind
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 TRANSACTIONS_MAX = 500
@@ -23,12 +22,7 @@ async def get_entity(
 ) -> Response:
     """First/last seen, counts and amounts over 24 h / 7 d / 30 d, outcomes, labels, linked
     entities and open cases."""
-    found = await repository.summary(connection, kind, entity_id, utcnow())
-    if found is None:
-        raise NotFound(
-            f"no payments of {kind.value} {entity_id}", {"kind": kind.value, "id": entity_id}
-        )
-    return json_response(found)
+    return json_response(await service.summary(connection, kind, entity_id, utcnow()))
 
 
 @router.get("/entities/{kind}/{entity_id}/transactions", responses=ERRORS)
@@ -41,7 +35,7 @@ async def entity_transactions(
 ) -> Response:
     """The entity's payments of the last `hours`, newest first, with decision and case."""
     since = utcnow() - timedelta(hours=hours)
-    items: list[dict[str, Any]] = await repository.recent(
+    items: list[dict[str, Any]] = await service.recent(
         connection, kind, entity_id, TRANSACTIONS_MAX, since
     )
     return json_response({"items": items})

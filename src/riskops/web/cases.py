@@ -16,13 +16,12 @@ from riskops.api.deps import ReadConnection, WriteConnection, permit
 from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability
 from riskops.cases import quality, service
-from riskops.cases.repository import CaseFilter
 from riskops.cases.schemas import CaseSort, CaseStatus, DispositionCreate, DispositionKind
 from riskops.core.errors import BadRequest, NotFound, RiskOpsError
 from riskops.core.payment import Channel
 from riskops.db.types import utcnow
-from riskops.entities import repository as entities
-from riskops.entities.repository import EntityKind
+from riskops.entities import service as entities
+from riskops.entities.service import EntityKind
 from riskops.web import nav
 from riskops.web.filters import FilterError
 from riskops.web.session import CSRF_FIELD, ConsoleUser, check_csrf, read_session, viewer
@@ -50,7 +49,7 @@ def _amount(name: str, raw: str) -> int | None:
     return value
 
 
-def _filter(query: dict[str, str], user: ConsoleUser) -> tuple[CaseFilter, CaseSort]:
+def _filter(query: dict[str, str], user: ConsoleUser) -> tuple[service.CaseFilter, CaseSort]:
     status = query["status"]
     if status and status not in {s.value for s in CaseStatus}:
         raise FilterError("`status` must be open, assigned or closed")
@@ -67,7 +66,7 @@ def _filter(query: dict[str, str], user: ConsoleUser) -> tuple[CaseFilter, CaseS
         raise FilterError("`age` must be a number of hours") from None
     assignee = query["assignee"]
     return (
-        CaseFilter(
+        service.CaseFilter(
             status=status or None,
             assignee=user.principal.key_id if assignee == "me" else assignee or None,
             reason_code=query["reason_code"].upper() or None,
@@ -217,9 +216,9 @@ async def entity_page(
             request, "error.html", {"error": NotFound(f"no entity kind {kind}")}, user, 404
         )
     entity_kind = EntityKind(kind)
-    summary = await entities.summary(connection, entity_kind, entity_id, utcnow())
-    if summary is None:
-        missing = NotFound(f"no payments of {kind} {entity_id}")
+    try:
+        summary = await entities.summary(connection, entity_kind, entity_id, utcnow())
+    except NotFound as missing:
         return render(request, "error.html", {"error": missing}, user, status_code=404)
     recent = await entities.recent(connection, entity_kind, entity_id, PAGE_SIZE)
     return render(request, "entity.html", {"e": summary, "recent": recent}, user)
