@@ -139,6 +139,14 @@ async def test_entity_views(api: Api) -> None:
     ).json()["items"]
     assert len(listed) == 2 and all(t["case_id"] for t in listed)
     assert "card_number" not in str(card) and "4111111111111111" not in str(listed)
+    for name, value, expected in (
+        ("device_id", "dev-shared", 2),
+        ("card_token", paid["card"]["token"], 1),
+        ("merchant_id", paid["merchant_id"], 2),
+        ("merchant_id", "m-nowhere", 0),
+    ):
+        page = await api.client.get("/v1/transactions", params={name: value}, headers=viewer)
+        assert len(page.json()["items"]) == expected, (name, value)
     error_of(await api.client.get("/v1/entities/device/none", headers=viewer), 404, "not_found")
     error_of(await api.client.get("/v1/entities/planet/x", headers=viewer), 422, "validation_error")
     # The case page carries the same histories, each payment with its case.

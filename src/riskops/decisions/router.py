@@ -102,6 +102,9 @@ async def list_transactions(
     status: Outcome | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    card_token: Annotated[str | None, Query(max_length=64)] = None,
+    merchant_id: Annotated[str | None, Query(max_length=64)] = None,
+    device_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     cursor: Cursor = None,
 ) -> Response:
@@ -113,6 +116,9 @@ async def list_transactions(
         status=status.value if status else None,
         min_score=min_score,
         max_score=max_score,
+        card_token=card_token,
+        merchant_id=merchant_id,
+        device_id=device_id,
     )
     items, next_cursor = await service.list_transactions(
         connection, where, limit, cursor, runtime.settings.page_size_max
