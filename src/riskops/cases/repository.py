@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import String, and_, cast, insert, or_, select, update
+from sqlalchemy import Select, String, and_, cast, insert, or_, select, update
 from sqlalchemy import case as when
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -38,7 +38,7 @@ class CaseFilter:
     opened_after: datetime | None = None  # at most this old
 
 
-def _encode(sort: CaseSort, value: float | str, case_id: str) -> str:
+def encode(sort: CaseSort, value: float | str, case_id: str) -> str:
     raw = orjson.dumps([sort.value, value, case_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -219,14 +219,9 @@ async def transaction_ids_of(connection: AsyncConnection, case_id: str) -> list[
     return [str(r) for r in rows.scalars()]
 
 
-async def list_cases(
-    connection: AsyncConnection,
-    where: CaseFilter,
-    sort: CaseSort,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One keyset page of the queue: by priority (highest first) or by age (oldest first)."""
+def queue_query(where: CaseFilter, sort: CaseSort, limit: int, cursor: str | None) -> Select[Any]:
+    """One page of the queue: an index range scan in the order of (status, priority, id) or
+    (status, opened_at, id) when filtered by status (tests/cases/test_query_plans.py)."""
     conditions: list[Any] = []
     if where.status is not None:
         conditions.append(cases.c.status == where.status)
@@ -257,9 +252,18 @@ async def list_cases(
         if cursor is not None:
             value, last = _decode(sort, cursor)
             conditions.append(or_(key > value, and_(key == value, cases.c.id > last)))
-    rows = (
-        await connection.execute(select(cases).where(*conditions).order_by(*order).limit(limit + 1))
-    ).all()
+    return select(cases).where(*conditions).order_by(*order).limit(limit + 1)
+
+
+async def list_cases(
+    connection: AsyncConnection,
+    where: CaseFilter,
+    sort: CaseSort,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One keyset page of the queue: by priority (highest first) or by age (oldest first)."""
+    rows = (await connection.execute(queue_query(where, sort, limit, cursor))).all()
     items = [dict(r._mapping) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -267,5 +271,5 @@ async def list_cases(
         value = (
             last_row["priority"] if sort is CaseSort.PRIORITY else last_row["opened_at"].isoformat()
         )
-        next_cursor = _encode(sort, value, last_row["id"])
+        next_cursor = encode(sort, value, last_row["id"])
     return items, next_cursor
