@@ -107,7 +107,9 @@ def test_queue_claim_note_dispose_and_the_label_teaches_the_merchant_rate(
     expect(rows.first).to_have_class("selected")
     assert rows.count() >= 4
     shot(page, "20-review-queue")
-    priorities = [float(t) for t in rows.locator("td:first-child").all_inner_texts()]
+    priorities = [
+        float(t.replace(",", "")) for t in rows.locator("td:first-child").all_inner_texts()
+    ]
     assert priorities == sorted(priorities, reverse=True)
 
     page.keyboard.press("j")
@@ -115,7 +117,9 @@ def test_queue_claim_note_dispose_and_the_label_teaches_the_merchant_rate(
     page.keyboard.press("k")
     first_case = rows.first.get_attribute("data-case")
     page.keyboard.press("a")  # claim the selected case
-    expect(page.get_by_role("status")).to_contain_text("Case claimed")
+    expect(page.get_by_role("status")).to_contain_text("claimed")
+    expect(page.locator(f'tr[data-case="{first_case}"]')).to_have_count(0)  # no longer open
+    page.get_by_role("link", name="your cases").click()
     expect(page.locator(f'tr[data-case="{first_case}"]')).to_contain_text("you")
 
     page.goto(f"/cases/{case_id}")
@@ -127,7 +131,8 @@ def test_queue_claim_note_dispose_and_the_label_teaches_the_merchant_rate(
     expect(page.locator('[data-field="assignee"]')).to_have_text("you")
     page.get_by_placeholder("What you checked").fill("Cardholder denies the casino top-up.")
     page.get_by_role("button", name="Add note").click()
-    expect(page.locator(".timeline")).to_contain_text("Cardholder denies the casino top-up.")
+    notes = page.get_by_role("region", name="Notes")
+    expect(notes).to_contain_text("Cardholder denies the casino top-up.")
     page.keyboard.press("f")
     expect(page.get_by_label("Fraud confirmed")).to_be_checked()
     page.keyboard.type("chargeback expected; card reported stolen")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.auth.models import ApiKey
 from riskops.cases.models import Case, Disposition
 from riskops.cases.repository import OPEN_STATUSES
 from riskops.db.base import table_of
@@ -18,6 +19,7 @@ dispositions = table_of(Disposition)
 decisions = table_of(Decision)
 transactions = table_of(Transaction)
 labels = table_of(Label)
+api_keys = table_of(ApiKey)
 # Ageing buckets of the open queue, by time since a case opened.
 AGES = (("under_1h", timedelta(hours=1)), ("1h_4h", timedelta(hours=4)),
         ("4h_24h", timedelta(hours=24)))  # fmt: skip
@@ -62,8 +64,13 @@ async def figures(connection: AsyncConnection, now: datetime, window: timedelta)
         hours.append((row.closed_at - row.opened_at).total_seconds() / 3600)
     reviews = [r for r in closed if r.source == "review"]
     confirmed = sum(r.disposition == "fraud_confirmed" for r in reviews)
+    found = await connection.execute(
+        select(api_keys.c.id, api_keys.c.name).where(api_keys.c.id.in_(list(workload)))
+    )
     return {
         "window_hours": window.total_seconds() / 3600,
+        # Assignees are key ids (or user ids from elsewhere): the names people gave the keys.
+        "names": {str(key_id): str(name) for key_id, name in found},
         "queue": {
             "open": sum(r.status == "open" for r in open_rows),
             "assigned": sum(r.status == "assigned" for r in open_rows),

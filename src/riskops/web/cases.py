@@ -112,6 +112,7 @@ async def queue(request: Request, user: User, connection: ReadConnection) -> Res
         "back": f"/cases?{urlencode(active)}",
         "error": error,
         "flash": request.query_params.get("flash"),
+        "flashed_case": request.query_params.get("case"),
     }
     return render(request, "cases.html", context, user, status_code=400 if error else 200)
 
@@ -203,7 +204,8 @@ async def case_action(
         return await _case_page(request, user, connection, case_id, problem)
     target = _back(form, f"/cases/{case_id}")
     joiner = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{joiner}{urlencode({'flash': flash})}", status_code=303)
+    notice = {"flash": flash, "case": case_id} if target.startswith("/cases?") else {"flash": flash}
+    return RedirectResponse(f"{target}{joiner}{urlencode(notice)}", status_code=303)
 
 
 @router.get("/entities/{kind}/{entity_id}", response_class=HTMLResponse)
