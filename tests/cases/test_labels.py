@@ -16,6 +16,7 @@ from riskops.events.envelope import LABELS_TOPIC
 from riskops.events.models import OutboxEvent
 from riskops.labels.importer import import_labels
 from riskops.labels.models import Label
+from riskops.ml import repository as ml_repository
 from tests.cases.support import error_of, pay, review_case
 from tests.conftest import Api
 from tests.payments import OTHER_CARD
@@ -150,3 +151,47 @@ async def test_import_is_all_or_nothing_and_idempotent(api: Api, tmp_path: Path)
         assert (report.bad, report.stored, report.already) == ([], stored, already)
     assert await label_count(api) == 2
     assert await transaction_labels(api, first["id"]) == [("fraud", "chargeback")]
+
+
+async def test_a_disposition_reaches_the_next_training_set_point_in_time(api: Api) -> None:
+    paid, case = await review_case(api)
+    before = utcnow()
+    await api.client.post(
+        f"/v1/cases/{case['id']}/disposition",
+        json={"disposition": "fraud_confirmed", "reason": "confirmed with the issuer"},
+        headers=api.as_role(Role.ANALYST),
+    )
+    start, end = before - timedelta(days=1), utcnow() + timedelta(minutes=1)
+    async with api.runtime.engine.connect() as connection:
+        known_now = await ml_repository.training_rows(connection, start, end, utcnow())
+        known_before = await ml_repository.training_rows(connection, start, end, before)
+    assert {r["id"]: r["label"] for r in known_now}[paid["id"]] == 1
+    assert {r["id"]: r["label"] for r in known_before}[paid["id"]] == 0  # not known yet then
+
+
+async def test_quality_figures(api: Api) -> None:
+    _, case = await review_case(api)
+    await pay(api, card_number=OTHER_CARD)
+    await api.runtime.events.drain()
+    analyst = api.as_role(Role.ANALYST)
+    await api.client.post(
+        f"/v1/cases/{case['id']}/assign", json={"assignee": "me"}, headers=analyst
+    )
+    await api.client.post(
+        f"/v1/cases/{case['id']}/disposition",
+        json={"disposition": "fraud_confirmed", "reason": "r"},
+        headers=analyst,
+    )
+    figures = (await api.client.get("/v1/quality", headers=analyst)).json()
+    assert figures["queue"] == {"open": 1, "assigned": 0, "overdue": 0}
+    assert figures["ageing"]["under_1h"] == 1 and figures["workload"] == {"unassigned": 1}
+    assert figures["outcomes"] == {"fraud_confirmed": 1} and figures["closed"] == 1
+    assert figures["review_fraud_share"] == 1.0
+    assert figures["recall_by_outcome"]["fraud_labelled"] == 1
+    assert figures["recall_by_outcome"]["review"] == 1.0
+    assert figures["hours_to_disposition"]["p50"] is not None
+    error_of(
+        await api.client.get("/v1/quality", headers=api.as_role(Role.VIEWER)), 403, "forbidden"
+    )
+    for role in (Role.APPROVER, Role.ADMIN):
+        assert (await api.client.get("/v1/quality", headers=api.as_role(role))).status_code == 200
