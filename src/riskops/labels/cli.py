@@ -30,7 +30,8 @@ def import_file(
     from riskops.runtime import build_runtime
     from riskops.settings import Settings
 
-    total = max(sum(1 for _ in path.open(encoding="utf-8-sig")) - 1, 0)
+    with path.open(encoding="utf-8-sig") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)  # rows for the progress bar
 
     async def run() -> "ImportReport":
         runtime = await build_runtime(Settings())
