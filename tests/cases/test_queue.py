@@ -5,8 +5,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from riskops.auth.roles import Role
+from riskops.cases.models import Case
+from riskops.db import transaction
+from riskops.db.base import table_of
 from tests.cases.support import error_of, pay, queue, review_case
 from tests.conftest import Api, two_processes
 from tests.payments import payment
@@ -78,6 +82,20 @@ async def test_reason_code_and_assignee_filters(api: Api) -> None:
     assert await queue(api, reason_code="NO_SUCH_CODE") == []
     if codes:
         assert [c["id"] for c in await queue(api, reason_code=codes[0])] == [case["id"]]
+    async with transaction(api.runtime.engine) as connection:
+        await connection.execute(
+            update(table_of(Case))
+            .where(table_of(Case).c.id == case["id"])
+            .values(reason_codes=["NEW_COUNTRY_HIGH_AMOUNT", "CARD_TESTING"])
+        )
+    for code, found in (
+        ("NEW_COUNTRY_HIGH_AMOUNT", True),
+        ("CARD_TESTING", True),
+        ("NEW_COUNTRY", False),  # whole codes only
+        ("NEW_COUNTRY_HIGH_AMOUN_", False),  # `_` is a LIKE wildcard: here it is only itself
+        ("NEW.COUNTRY_HIGH_AMOUNT", False),
+    ):
+        assert bool(await queue(api, reason_code=code)) is found, code
 
 
 async def test_roles_on_every_case_endpoint(api: Api) -> None:

@@ -229,7 +229,9 @@ def queue_query(where: CaseFilter, sort: CaseSort, limit: int, cursor: str | Non
         conditions.append(cases.c.assignee == where.assignee)
     if where.reason_code is not None:
         # Reason codes are upper-case words: their quoted form in the JSON text is exact.
-        conditions.append(cast(cases.c.reason_codes, String).like(f'%"{where.reason_code}"%'))
+        # LIKE wildcards in the code itself (`_` is common in codes) match only themselves.
+        code = "".join("\\" + ch if ch in "%_\\" else ch for ch in where.reason_code)
+        conditions.append(cast(cases.c.reason_codes, String).like(f'%"{code}"%', escape="\\"))
     if where.min_amount is not None:
         conditions.append(cases.c.amount_minor >= where.min_amount)
     if where.max_amount is not None:
