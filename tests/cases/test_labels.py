@@ -151,6 +151,13 @@ async def test_import_is_all_or_nothing_and_idempotent(api: Api, tmp_path: Path)
         assert (report.bad, report.stored, report.already) == ([], stored, already)
     assert await label_count(api) == 2
     assert await transaction_labels(api, first["id"]) == [("fraud", "chargeback")]
+    audit = await api.client.get(
+        "/v1/admin/audit", params={"action": "labels.imported"}, headers=api.as_role(Role.ADMIN)
+    )
+    # One entry per import that wrote (the refused file wrote nothing, not even this).
+    assert [(e["target"], e["after"]["stored"]) for e in audit.json()["items"]] == [
+        ("file:good.csv", 0), ("file:good.csv", 2),
+    ]  # fmt: skip
 
 
 async def test_a_disposition_reaches_the_next_training_set_point_in_time(api: Api) -> None:
