@@ -49,6 +49,9 @@ async def test_queue_case_page_and_actions(api: Api) -> None:
         await api.client.get(f"/v1/transactions/{paid['id']}", headers=api.as_role(Role.VIEWER))
     ).json()["labels"]
     assert [x["label"] for x in labels] == ["fraud"]
+    transaction_page = await api.client.get(f"/transactions/{paid['id']}")
+    assert f'href="/cases/{case["id"]}"' in transaction_page.text
+    assert "fraud · analyst" in transaction_page.text
 
     entity = await api.client.get(f"/entities/card/{paid['card']['token']}")
     assert entity.status_code == 200 and "Recent payments" in entity.text

@@ -172,6 +172,11 @@ async def open_for_review(
     return str(opened["id"]) if opened else None
 
 
+async def case_of(connection: AsyncConnection, transaction_id: str) -> str | None:
+    """The id of the case holding this payment, if any."""
+    return await repository.case_of_transaction(connection, transaction_id)
+
+
 async def open_manual(
     connection: AsyncConnection,
     transaction_id: str,

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from riskops.api.deps import client_of
 from riskops.api.ports import Runtime
 from riskops.auth import sessions
+from riskops.cases import service as cases
 from riskops.core.errors import NotFound, RiskOpsError, Unauthorized
 from riskops.db import transaction
 from riskops.decisions import service as decisions
@@ -196,7 +197,9 @@ async def transaction_detail(request: Request, transaction_id: str, user: User) 
             balance = await _runtime(request).balances.balance(connection, detail["account_id"])
             submitter = await decisions.submitter_name(connection, detail)
             labels = await labels_of(connection, transaction_id)
+            case_id = await cases.case_of(connection, transaction_id)
     except NotFound as error:
         return render(request, "error.html", {"error": error}, user, status_code=404)
-    context = {"t": detail, "balance": balance, "submitter": submitter, "labels": labels}
+    context = {"t": detail, "balance": balance, "submitter": submitter, "labels": labels,
+               "case_id": case_id}  # fmt: skip
     return render(request, "transaction.html", context, user)
