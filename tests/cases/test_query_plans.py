@@ -20,6 +20,7 @@ from tests.conftest import fresh_postgres_database
     [
         (CaseSort.PRIORITY, "ix_cases_status_priority_id"),
         (CaseSort.AGE, "ix_cases_status_opened_at_id"),
+        (CaseSort.SLA, "ix_cases_status_sla_due_at_id"),
     ],
 )
 async def test_queue_pages_read_an_index_in_order(sort: CaseSort, index: str) -> None:

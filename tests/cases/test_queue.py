@@ -36,6 +36,9 @@ async def test_filters_orders_and_pages(api: Api) -> None:
     )
     oldest_first = await queue(api, sort="age")
     assert [c["amount_minor"] for c in oldest_first] == amounts
+    due_first = await queue(api, sort="sla")
+    assert [c["sla_due_at"] for c in due_first] == sorted(c["sla_due_at"] for c in due_first)
+    assert [c["id"] for c in due_first] == [c["id"] for c in oldest_first]  # one SLA for all
     assert [c["amount_minor"] for c in await queue(api, min_amount=5_000, max_amount=50_000)] == [
         40_000, 5_000,
     ]  # fmt: skip

@@ -17,6 +17,7 @@ class Case(Base):
         # The queue's two orders, each a keyset scan within a status.
         Index("ix_cases_status_priority_id", "status", "priority", "id"),
         Index("ix_cases_status_opened_at_id", "status", "opened_at", "id"),
+        Index("ix_cases_status_sla_due_at_id", "status", "sla_due_at", "id"),
         # Joining: the open case of a card.
         Index("ix_cases_card_token_status", "card_token", "status"),
     )

@@ -50,7 +50,7 @@ def _decode(sort: CaseSort, cursor: str) -> tuple[Any, str]:
         kind, value, case_id = orjson.loads(raw)
         if kind != sort.value or not isinstance(case_id, str):
             raise ValueError("another order's cursor")
-        if sort is CaseSort.AGE:
+        if sort is not CaseSort.PRIORITY:
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int | float):
             raise ValueError("not a priority")
@@ -220,8 +220,9 @@ async def transaction_ids_of(connection: AsyncConnection, case_id: str) -> list[
 
 
 def queue_query(where: CaseFilter, sort: CaseSort, limit: int, cursor: str | None) -> Select[Any]:
-    """One page of the queue: an index range scan in the order of (status, priority, id) or
-    (status, opened_at, id) when filtered by status (tests/cases/test_query_plans.py)."""
+    """One page of the queue: an index range scan in the order of (status, priority, id),
+    (status, opened_at, id) or (status, sla_due_at, id) when filtered by status
+    (tests/cases/test_query_plans.py)."""
     conditions: list[Any] = []
     if where.status is not None:
         conditions.append(cases.c.status == where.status)
@@ -250,7 +251,8 @@ def queue_query(where: CaseFilter, sort: CaseSort, limit: int, cursor: str | Non
             value, last = _decode(sort, cursor)
             conditions.append(or_(key < value, and_(key == value, cases.c.id < last)))
     else:
-        key, order = cases.c.opened_at, (cases.c.opened_at.asc(), cases.c.id.asc())
+        key = cases.c.opened_at if sort is CaseSort.AGE else cases.c.sla_due_at
+        order = (key.asc(), cases.c.id.asc())
         if cursor is not None:
             value, last = _decode(sort, cursor)
             conditions.append(or_(key > value, and_(key == value, cases.c.id > last)))
@@ -270,8 +272,9 @@ async def list_cases(
     next_cursor = None
     if len(rows) > limit:
         last_row = items[-1]
-        value = (
-            last_row["priority"] if sort is CaseSort.PRIORITY else last_row["opened_at"].isoformat()
-        )
+        column = {CaseSort.PRIORITY: "priority", CaseSort.AGE: "opened_at"}.get(sort, "sla_due_at")
+        value = last_row[column]
+        if sort is not CaseSort.PRIORITY:
+            value = value.isoformat()
         next_cursor = encode(sort, value, last_row["id"])
     return items, next_cursor

@@ -30,6 +30,7 @@ LABEL_OF: dict[DispositionKind, int | None] = {
 class CaseSort(StrEnum):
     PRIORITY = "priority"  # score x amount, highest first
     AGE = "age"  # oldest first
+    SLA = "sla"  # due soonest first: overdue cases lead
 
 
 class Strict(BaseModel):

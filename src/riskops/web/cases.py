@@ -58,7 +58,7 @@ def _filter(query: dict[str, str], user: ConsoleUser) -> tuple[service.CaseFilte
         raise FilterError(f"`channel` must be one of {', '.join(c.value for c in Channel)}")
     sort = query["sort"] or CaseSort.PRIORITY.value
     if sort not in {s.value for s in CaseSort}:
-        raise FilterError("`sort` must be priority or age")
+        raise FilterError("`sort` must be priority, age or sla")
     age = query["min_age_hours"]
     try:
         older = utcnow() - timedelta(hours=float(age)) if age else None

@@ -43,6 +43,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_cases_status_priority_id", "cases", ["status", "priority", "id"])
     op.create_index("ix_cases_status_opened_at_id", "cases", ["status", "opened_at", "id"])
+    op.create_index("ix_cases_status_sla_due_at_id", "cases", ["status", "sla_due_at", "id"])
     op.create_index("ix_cases_card_token_status", "cases", ["card_token", "status"])
     op.create_index(op.f("ix_cases_assignee"), "cases", ["assignee"])
     op.create_table(
@@ -109,5 +110,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_cases_assignee"), table_name="cases")
     op.drop_index("ix_cases_card_token_status", table_name="cases")
     op.drop_index("ix_cases_status_opened_at_id", table_name="cases")
+    op.drop_index("ix_cases_status_sla_due_at_id", table_name="cases")
     op.drop_index("ix_cases_status_priority_id", table_name="cases")
     op.drop_table("cases")
