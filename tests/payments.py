@@ -14,7 +14,14 @@ _keys = itertools.count()
 # Written by the in-process relay and consumers after a decision commits, on their own
 # schedule: derived from the outbox (which is counted), so not comparable between snapshots.
 EVENT_PATH_TABLES = frozenset(
-    {"event_log", "consumer_offsets", "processed_events", "decision_stats_hourly"}
+    {
+        "event_log",
+        "consumer_offsets",
+        "processed_events",
+        "decision_stats_hourly",
+        "cases",  # the cases consumer opens one for each review decision
+        "case_transactions",
+    }
 )
 
 

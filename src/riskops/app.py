@@ -13,9 +13,12 @@ from riskops.api.request_ids import RequestIds
 from riskops.api.security import SecurityHeaders
 from riskops.audit.router import router as audit_router
 from riskops.auth.router import router as auth_router
+from riskops.cases.router import router as cases_router
 from riskops.decisions.router import router as decisions_router
+from riskops.entities.router import router as entities_router
 from riskops.events.router import router as events_router
 from riskops.jobs.router import router as jobs_router
+from riskops.labels.router import router as labels_router
 from riskops.ledger.router import router as ledger_router
 from riskops.lists.router import router as lists_router
 from riskops.ml.router import router as models_router
@@ -73,5 +76,7 @@ def create_app(
     app.include_router(lists_router)
     app.include_router(rulesets_router)
     app.include_router(jobs_router)
+    for router in (cases_router, labels_router, entities_router):
+        app.include_router(router)
     install_console(app)
     return app

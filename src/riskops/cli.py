@@ -13,6 +13,7 @@ import typer
 from riskops.auth.roles import Role
 from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
+from riskops.labels.cli import register as register_label_commands
 from riskops.lists.cli import register as register_list_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.offline.cli import register as register_export
@@ -39,6 +40,7 @@ register_simulate(app)
 register_export(app)
 register_list_commands(app)  # lists list|create|entries|add|remove
 register_rules_commands(app)  # rules list|show|diff|validate|draft|backtest|submit|approve|reject
+register_label_commands(app)  # labels import
 err = LazyConsole(stderr=True)
 
 

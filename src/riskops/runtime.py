@@ -19,6 +19,8 @@ from riskops.auth import service as key_service
 from riskops.auth.roles import Role
 from riskops.auth.service import KeyVerifier
 from riskops.auth.throttle import AuthThrottle
+from riskops.cases.service import CasePolicy
+from riskops.cases.tasks import CasesConsumer
 from riskops.core.background import finish
 from riskops.db import transaction
 from riskops.db.engine import create_engine
@@ -63,7 +65,7 @@ from riskops.settings import Settings
 
 # Every consumer group a process can run (`riskops consume NAME`), by name.
 CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
-    c.name: c.topics for c in (RiskConsumer, LabelsConsumer, AnalyticsConsumer)
+    c.name: c.topics for c in (RiskConsumer, LabelsConsumer, AnalyticsConsumer, CasesConsumer)
 }
 # SQLite has one writer at a time; PostgreSQL overlaps a few group commits.
 WRITERS = {"sqlite": 1, "postgresql": 4}
@@ -201,7 +203,9 @@ async def build_runtime(
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
-    consumers = build_consumers(engine, pipeline, labels)
+    consumers = build_consumers(
+        engine, pipeline, labels, CasePolicy(settings.case_join_window, settings.case_sla)
+    )
     events = EventWorkers.from_settings(
         settings, engine, bus, consumers, contracts.validators(), consumers_for(role, settings)
     )
@@ -234,7 +238,7 @@ async def build_runtime(
 
 
 def build_consumers(
-    engine: AsyncEngine, pipeline: DecisionPipeline, labels: LabelService
+    engine: AsyncEngine, pipeline: DecisionPipeline, labels: LabelService, cases: CasePolicy
 ) -> ConsumerRegistry:
     """Each domain's consumer group, built on demand (a process runs the ones it is given)."""
     return {
@@ -244,6 +248,9 @@ def build_consumers(
         ),
         AnalyticsConsumer.name: ConsumerSpec(
             AnalyticsConsumer.topics, lambda: AnalyticsConsumer(engine)
+        ),
+        CasesConsumer.name: ConsumerSpec(
+            CasesConsumer.topics, lambda: CasesConsumer(engine, cases)
         ),
     }
 

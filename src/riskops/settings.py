@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # nobody reported yet), and `riskops backfill` stores each label this long after its payment.
     label_delay: Duration = Field(default=timedelta(days=7), gt=timedelta(0), le=timedelta(days=60))
 
+    # Review cases (src/riskops/cases/): a review payment of a card joins the card's open case
+    # opened within this window instead of opening another; each case is due within the SLA.
+    case_join_window: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
+    case_sla: Duration = Field(default=timedelta(hours=4), gt=timedelta(0))
+
     # HMAC key that turns a card number into a stable token; the raw number is never kept.
     card_token_secret: SecretStr = SecretStr("")
     # Signs the web console's session cookie; generated into the data folder in development.
@@ -119,7 +124,8 @@ class Settings(BaseSettings):
         "its in-memory features. false: the API runs none (`riskops worker` runs apart)",
     )
     consumers: list[str] = Field(
-        default=["risk", "labels", "analytics"], description="Consumers run beside the API"
+        default=["risk", "labels", "analytics", "cases"],
+        description="Consumers run beside the API",
     )
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll: Duration = Field(

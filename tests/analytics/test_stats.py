@@ -89,6 +89,7 @@ async def test_the_events_status_endpoint(api: Api) -> None:
         "risk": 0,
         "labels": 0,
         "analytics": 0,
+        "cases": 0,
     }
     assert status["dead_letters"] == {
         "transactions.inbound.v1.dlq": 0,

@@ -30,7 +30,7 @@ def test_simulate_to_the_stream_then_status_tail_and_replay(env: Path) -> None:
     assert status.exit_code == 0, status.output
     found = json.loads(status.stdout)
     lags = {c["consumer"]: c["total_lag"] for c in found["consumers"]}
-    assert lags == {"risk": 100, "labels": 100, "analytics": 0}  # nobody consumed yet
+    assert lags == {"risk": 100, "labels": 100, "analytics": 0, "cases": 0}  # none consumed yet
 
     tail = runner.invoke(app, ["events", "tail", "transactions.inbound.v1", "--limit", "3"])
     assert tail.exit_code == 0, tail.output

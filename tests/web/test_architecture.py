@@ -14,7 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "riskops"
 DOMAINS = (
     "analytics",
     "auth",
+    "cases",
     "decisions",
+    "entities",
     "features",
     "investigations",
     "labels",
@@ -27,7 +29,15 @@ DOMAINS = (
 # The composition root and the entry points built on it.
 ROOT = ("riskops.runtime", "riskops.app", "riskops.demo", "riskops.cli")
 # Commands: they build a runtime and run one job with it.
-COMMANDS = {"app.py", "cli.py", "demo.py", "events/cli.py", "ml/cli.py", "simulation/cli.py"}
+COMMANDS = {
+    "app.py",
+    "cli.py",
+    "demo.py",
+    "events/cli.py",
+    "labels/cli.py",
+    "ml/cli.py",
+    "simulation/cli.py",
+}
 # `riskops backfill` drives the runtime's pipeline and label service directly;
 COMMAND_HELPERS = {"ml/backfill.py", "processes/worker.py"}  # `riskops worker` builds one
 # The write-connection dependency: the one place a request's transaction begins and commits.

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
     from riskops.jobs.runner import JobRunner
+    from riskops.labels.service import LabelService
     from riskops.ledger.service import BalanceService
     from riskops.lists.tasks import ListPoller
     from riskops.ml.serving import ModelServer
@@ -58,3 +59,6 @@ class Runtime(Protocol):
 
     @property
     def rulesets(self) -> "RulesetWatcher": ...
+
+    @property
+    def labels(self) -> "LabelService": ...

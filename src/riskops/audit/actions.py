@@ -26,6 +26,14 @@ class AdminAction(StrEnum):
     DRAFT_REJECTED = "ruleset_draft.rejected"
     DRAFT_BACKTEST_REQUESTED = "ruleset_draft.backtest_requested"
     RULESET_ACTIVATED = "ruleset.activated"
+    CASE_OPENED = "case.opened"
+    CASE_JOINED = "case.transaction_added"  # a payment of the same card joined the case
+    CASE_ASSIGNED = "case.assigned"
+    CASE_NOTE_ADDED = "case.note_added"
+    CASE_DISPOSED = "case.disposed"
+    CASE_REOPENED = "case.reopened"
+    TRANSACTION_LABELLED = "transaction.labelled"
+    LABELS_IMPORTED = "labels.imported"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ class Capability(StrEnum):
     MANAGE_LISTS = "manage_lists"  # block/allow/watch list entries: one analyst suffices
     DRAFT_RULES = "draft_rules"  # write, backtest and submit ruleset drafts
     APPROVE_RULES = "approve_rules"  # approve or reject others' drafts (never one's own)
+    WORK_CASES = "work_cases"  # claim, annotate, dispose and reopen review cases
+    LABEL_TRANSACTIONS = "label_transactions"  # record a fraud outcome (analyst, chargeback)
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -27,6 +29,11 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_LISTS: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
     Capability.DRAFT_RULES: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
     Capability.APPROVE_RULES: frozenset({Role.APPROVER, Role.ADMIN}),
+    Capability.WORK_CASES: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
+    # A chargeback feed is a machine caller: services may label, never work cases.
+    Capability.LABEL_TRANSACTIONS: frozenset(
+        {Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}
+    ),
 }
 
 

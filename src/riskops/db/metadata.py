@@ -3,6 +3,7 @@
 from riskops.analytics import models as analytics_models
 from riskops.audit import models as audit_models
 from riskops.auth import models as auth_models
+from riskops.cases import models as case_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
 from riskops.events import models as event_models
@@ -18,6 +19,7 @@ __all__ = [
     "analytics_models",
     "audit_models",
     "auth_models",
+    "case_models",
     "decision_models",
     "event_models",
     "job_models",

@@ -28,6 +28,9 @@ class TransactionFilter:
     status: str | None = None
     min_score: float | None = None
     max_score: float | None = None
+    card_token: str | None = None
+    merchant_id: str | None = None
+    device_id: str | None = None
 
 
 def _joined() -> Select[Any]:
@@ -94,6 +97,13 @@ async def list_transactions(
         conditions.append(decisions.c.score >= where.min_score)
     if where.max_score is not None:
         conditions.append(decisions.c.score <= where.max_score)
+    for column, value in (
+        (transactions.c.card_token, where.card_token),
+        (transactions.c.merchant_id, where.merchant_id),
+        (transactions.c.device_id, where.device_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
     if cursor is not None:
         at, last_id = decode_cursor(cursor)
         conditions.append(

@@ -30,6 +30,7 @@ from riskops.decisions.schemas import (
     TransactionOut,
     TransactionPage,
 )
+from riskops.labels.service import labels_of
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 MAX_IDEMPOTENCY_KEY = 255
@@ -101,6 +102,9 @@ async def list_transactions(
     status: Outcome | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    card_token: Annotated[str | None, Query(max_length=64)] = None,
+    merchant_id: Annotated[str | None, Query(max_length=64)] = None,
+    device_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     cursor: Cursor = None,
 ) -> Response:
@@ -112,6 +116,9 @@ async def list_transactions(
         status=status.value if status else None,
         min_score=min_score,
         max_score=max_score,
+        card_token=card_token,
+        merchant_id=merchant_id,
+        device_id=device_id,
     )
     items, next_cursor = await service.list_transactions(
         connection, where, limit, cursor, runtime.settings.page_size_max
@@ -121,8 +128,9 @@ async def list_transactions(
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionDetail, responses=ERRORS)
 async def get_transaction(transaction_id: str, connection: ReadConnection, _: Reader) -> Response:
-    """One transaction with its decision, feature snapshot and audit."""
-    return json_response(await service.transaction_detail(connection, transaction_id))
+    """One transaction with its decision, feature snapshot, audit and labels."""
+    detail = await service.transaction_detail(connection, transaction_id)
+    return json_response({**detail, "labels": await labels_of(connection, transaction_id)})
 
 
 @router.get("/audit/{transaction_id}", response_model=AuditOut, responses=ERRORS)

@@ -115,9 +115,17 @@ class AuditOut(Strict):
     created_at: datetime
 
 
+class LabelItem(Strict):
+    id: str
+    label: str = Field(description="fraud or legitimate")
+    source: str
+    labelled_at: datetime
+
+
 class TransactionDetail(TransactionOut):
     features: dict[str, float | int]
     audit: AuditOut
+    labels: list[LabelItem] = Field(description="Fraud outcomes known so far, oldest first")
 
 
 class TransactionPage(Strict):

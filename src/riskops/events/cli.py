@@ -75,7 +75,7 @@ def relay() -> None:
 
 
 def consume(
-    name: Annotated[str, typer.Argument(help="A consumer: risk, labels or analytics")],
+    name: Annotated[str, typer.Argument(help="A consumer: risk, labels, analytics or cases")],
 ) -> None:
     """Run one consumer group (scale out with more processes and partitions)."""
     from riskops.contracts import validators

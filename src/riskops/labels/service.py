@@ -8,6 +8,7 @@ first time, so a redelivered event never counts twice.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +19,7 @@ from riskops.core.ids import new_id
 from riskops.db.base import table_of
 from riskops.db.types import utcnow
 from riskops.decisions.models import Transaction
+from riskops.labels import repository
 from riskops.labels.models import Label
 from riskops.labels.schemas import LabelCreate
 
@@ -89,3 +91,8 @@ class LabelService:
             )
         )
         return str(found) if found is not None else None
+
+
+async def labels_of(connection: AsyncConnection, transaction_id: str) -> list[dict[str, Any]]:
+    """A transaction's labels, oldest first, as the API and the console show them."""
+    return await repository.labels_of(connection, transaction_id)

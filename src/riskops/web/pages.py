@@ -9,10 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from riskops.api.deps import client_of
 from riskops.api.ports import Runtime
 from riskops.auth import sessions
+from riskops.cases import service as cases
 from riskops.core.errors import NotFound, RiskOpsError, Unauthorized
 from riskops.db import transaction
 from riskops.decisions import service as decisions
 from riskops.decisions.policy import Outcome
+from riskops.labels.service import labels_of
 from riskops.web import nav
 from riskops.web.filters import FilterError, parse_score, parse_time
 from riskops.web.session import (
@@ -194,7 +196,10 @@ async def transaction_detail(request: Request, transaction_id: str, user: User) 
             detail = await decisions.transaction_detail(connection, transaction_id)
             balance = await _runtime(request).balances.balance(connection, detail["account_id"])
             submitter = await decisions.submitter_name(connection, detail)
+            labels = await labels_of(connection, transaction_id)
+            case_id = await cases.case_of(connection, transaction_id)
     except NotFound as error:
         return render(request, "error.html", {"error": error}, user, status_code=404)
-    context = {"t": detail, "balance": balance, "submitter": submitter}
+    context = {"t": detail, "balance": balance, "submitter": submitter, "labels": labels,
+               "case_id": case_id}  # fmt: skip
     return render(request, "transaction.html", context, user)

@@ -1,0 +1,1 @@
+"""Entity views: everything known about one card, account, device, merchant or IP."""
