@@ -113,10 +113,11 @@ async def test_roles_on_every_case_endpoint(api: Api) -> None:
     ]
     for role in (Role.VIEWER, Role.SERVICE):
         for path, body in writes:
-            body_of = error_of(
-                await api.client.post(path, json=body, headers=api.as_role(role)), 403, "forbidden"
-            )
-            assert body_of["details"] == {"role": role.value, "needs": "work_cases"}
+            answer = await api.client.post(path, json=body, headers=api.as_role(role))
+            body_of = error_of(answer, 403, "forbidden")
+            request_id = answer.headers["X-Request-ID"]
+            needs = {"role": role.value, "needs": "work_cases", "request_id": request_id}
+            assert body_of["details"] == needs
     for path, body in writes:
         error_of(await api.client.post(path, json=body), 401, "unauthorized")
     for path in ("/v1/cases", url, "/v1/entities/card/x"):

@@ -26,11 +26,11 @@ labels = table_of(Label)
 def test_consumers_bound_to_the_memory_store_stay_in_the_api_process(tmp_path: Path) -> None:
     memory = make_settings(tmp_path)
     assert consumers_for(ProcessRole.API, memory) == ["risk", "labels"]
-    assert consumers_for(ProcessRole.WORKER, memory) == ["analytics"]
-    assert consumers_for(ProcessRole.ALL, memory) == ["risk", "labels", "analytics"]
+    assert consumers_for(ProcessRole.WORKER, memory) == ["analytics", "cases"]
+    assert consumers_for(ProcessRole.ALL, memory) == ["risk", "labels", "analytics", "cases"]
     shared = make_settings(tmp_path, feature_store="redis")
     assert consumers_for(ProcessRole.API, shared) == []
-    assert consumers_for(ProcessRole.WORKER, shared) == ["risk", "labels", "analytics"]
+    assert consumers_for(ProcessRole.WORKER, shared) == ["risk", "labels", "analytics", "cases"]
 
 
 async def test_a_label_on_the_bus_reaches_the_api_process_features(tmp_path: Path) -> None:
