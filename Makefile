@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/riskops/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench bench-fdh install clean assets chromium
+.PHONY: run test lint format bench bench-fdh install clean assets chromium pgvector
 
 install: $(STAMP)
 
@@ -36,10 +36,16 @@ chromium:
 		else echo "Chromium missing: browser tests skip here (CI=true fails them)." \
 			"Install it with: sudo apt-get install -y chromium"; fi; }
 
+# pgvector for the production engine's tests: built from Debian's source package when missing;
+# CI runs as root and installs it, elsewhere the PostgreSQL tests say how (CI=true fails them).
+pgvector:
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/install-pgvector.sh; \
+	else bash scripts/install-pgvector.sh || echo "pgvector missing: sudo make pgvector"; fi
+
 run: $(STAMP) $(ASSETS)
 	$(BIN)/riskops serve
 
-test: $(STAMP) $(ASSETS) chromium
+test: $(STAMP) $(ASSETS) chromium pgvector
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
