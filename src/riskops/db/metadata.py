@@ -9,6 +9,7 @@ from riskops.events import models as event_models
 from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
 from riskops.ml import models as ml_models
+from riskops.similarity import models as similarity_models
 
 __all__ = [
     "Base",
@@ -20,6 +21,7 @@ __all__ = [
     "label_models",
     "ledger_models",
     "ml_models",
+    "similarity_models",
 ]
 
 metadata = Base.metadata

@@ -1,0 +1,130 @@
+"""Embedders: a record's feature vector to a unit vector whose cosine distance means "alike".
+
+`features`: each feature signed-log compressed (amounts and counts are heavy-tailed), centred
+and scaled by the version's fitted statistics (so "typical" sits at the origin and cosine
+compares how a payment deviates, not how big it is), weighted, then projected to the
+configured dimension with a fixed Gaussian matrix (Johnson-Lindenstrauss: cosines are kept).
+Each feature's projection row is seeded by its name, so a feature added later leaves the
+others' rows unchanged.
+"""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from riskops.similarity.vectors import Vector
+
+
+class Embedder(Protocol):
+    name: str
+    version: str
+    dim: int
+
+    def embed(self, features: Mapping[str, Any]) -> Vector: ...
+
+    def embed_many(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]: ...
+
+
+def split_embedding(spec: str) -> tuple[str, str]:
+    name, _, version = spec.partition("/")
+    return name, version
+
+
+def signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = np.sign(values) * np.log1p(np.abs(values))
+    return out
+
+
+def _projection_row(feature: str, dim: int) -> npt.NDArray[np.float64]:
+    seed = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+    row: npt.NDArray[np.float64] = np.random.default_rng(seed).standard_normal(dim)
+    return row / np.sqrt(dim)
+
+
+@dataclass
+class FeatureEmbedder:
+    """Standardised, signed-log features projected to `dim` (fitted by `fit_feature_params`)."""
+
+    version: str
+    dim: int
+    features: list[str]
+    center: list[float]
+    scale: list[float]
+    name: str = "features"
+    _matrix: npt.NDArray[np.float64] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._matrix = np.vstack([_projection_row(f, self.dim) for f in self.features])
+        self._center = np.asarray(self.center)
+        self._scale = np.asarray(self.scale)
+
+    @classmethod
+    def from_params(cls, version: str, dim: int, params: Mapping[str, Any]) -> "FeatureEmbedder":
+        return cls(version, dim, list(params["features"]), params["center"], params["scale"])
+
+    def params(self) -> dict[str, Any]:
+        return {"features": self.features, "center": self.center, "scale": self.scale}
+
+    def _matrix_of(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float64]:
+        raw = np.array(
+            [[_number(row.get(f)) for f in self.features] for row in rows], dtype=np.float64
+        ).reshape(len(rows), len(self.features))
+        z = (signed_log(raw) - self._center) / self._scale
+        # A missing feature sits at the typical value; extreme values are clipped so one
+        # absurd amount does not make every other feature irrelevant.
+        z = np.clip(np.nan_to_num(z, nan=0.0), -6.0, 6.0)
+        return z
+
+    def embed_many(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        projected = self._matrix_of(rows) @ self._matrix
+        return normalise(projected)
+
+    def embed(self, features: Mapping[str, Any]) -> Vector:
+        vector: Vector = self.embed_many([features])[0]
+        return vector
+
+
+def normalise(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    # An all-typical record has no direction: a fixed tiny vector keeps cosine defined.
+    norms[norms == 0] = 1.0
+    unit: npt.NDArray[np.float32] = (matrix / norms).astype(np.float32)
+    return unit
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return float("nan")
+
+
+def fit_feature_params(
+    features: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Centre (median) and scale (IQR-based, never 0) of each signed-log feature."""
+    names = list(features)
+    if rows:
+        raw = np.array([[_number(r.get(f)) for f in names] for r in rows], dtype=np.float64)
+        logged = signed_log(raw)
+        with np.errstate(all="ignore"):
+            center = np.nanmedian(logged, axis=0) if len(rows) else np.zeros(len(names))
+            q75, q25 = np.nanpercentile(logged, [75, 25], axis=0)
+            std = np.nanstd(logged, axis=0)
+        scale = np.where((q75 - q25) > 1e-9, (q75 - q25) / 1.349, std)
+        center = np.nan_to_num(center, nan=0.0)
+        scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
+    else:
+        center, scale = np.zeros(len(names)), np.ones(len(names))
+    return {
+        "features": names,
+        "center": [round(float(c), 6) for c in center],
+        "scale": [round(float(s), 6) for s in scale],
+    }
