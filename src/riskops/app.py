@@ -19,6 +19,7 @@ from riskops.ml.router import router as models_router
 from riskops.observability.metrics import router as metrics_router
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
+from riskops.similarity.router import router as similarity_router
 from riskops.web import install as install_console
 
 
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(events_router)
     app.include_router(audit_router)
+    # Before the models router: `/v1/records/nearest` must not be read as a record id.
+    app.include_router(similarity_router)
     app.include_router(models_router)
     install_console(app)
     return app

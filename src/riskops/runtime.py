@@ -47,6 +47,13 @@ from riskops.rules import (
     transaction_variable_names,
 )
 from riskops.settings import Settings
+from riskops.similarity.embedders import split_embedding
+from riskops.similarity.exact import ExactIndex
+from riskops.similarity.index import EmbeddingId, VectorIndex
+from riskops.similarity.models import TABLE_DIM
+from riskops.similarity.pgvector import PgVectorIndex
+from riskops.similarity.service import Similarity
+from riskops.similarity.tasks import EmbeddingTasks
 
 # Every consumer group a process can run (`riskops consume NAME`), by name.
 CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
@@ -73,6 +80,8 @@ class Runtime:
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
     balances: BalanceService
+    similarity: Similarity  # nearest records; the index adapter the settings chose
+    embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -84,6 +93,8 @@ class Runtime:
             await first_admin_key(self.engine)
         if settings.run_workers:  # the embedded default: relay and consumers in this process
             self.events.start()
+            if settings.embeddings_enabled:
+                self.embedding_tasks.start()
         # Models load (and a first champion trains) in the background: /health answers now.
         if settings.model_serving:
             self.model_tasks.start()
@@ -97,6 +108,7 @@ class Runtime:
         if self._monitor is not None:
             await finish([self._monitor], deadline=0)
         await self.model_tasks.stop()
+        await self.embedding_tasks.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -156,6 +168,7 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
     writer.on_commit = events.relay.notify
     models = build_model_server(settings, pipeline)
     registry = open_registry(settings)
+    similarity = build_similarity(settings, engine)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -172,6 +185,33 @@ async def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -
         registry=registry,
         model_tasks=ModelTasks(settings, engine, models, registry),
         balances=BalanceService(decisions.account_counts),
+        similarity=similarity,
+        embedding_tasks=EmbeddingTasks(
+            engine, similarity, settings.embedding_interval.total_seconds()
+        ),
+    )
+
+
+def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
+    """pgvector on PostgreSQL unless told otherwise; the exact embedded index elsewhere."""
+    if settings.embedding_dim != TABLE_DIM:
+        raise ValueError(
+            f"RISKOPS_EMBEDDING_DIM={settings.embedding_dim} but the embeddings table was "
+            f"built for {TABLE_DIM}: set it in the environment of migrations and servers alike"
+        )
+    choice = settings.vector_index or (
+        "pgvector" if engine.dialect.name == "postgresql" else "embedded"
+    )
+    if choice == "pgvector" and engine.dialect.name != "postgresql":
+        raise ValueError("RISKOPS_VECTOR_INDEX=pgvector needs a PostgreSQL database")
+    index: VectorIndex = (
+        PgVectorIndex()
+        if choice == "pgvector"
+        else ExactIndex(settings.data_dir / "vectors", settings.embedding_dim)
+    )
+    name, version = split_embedding(settings.embedding)
+    return Similarity(
+        index, EmbeddingId(name, version), settings.embedding_dim, settings.nearest_k_max
     )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from riskops.ml.serving import ModelServer
     from riskops.ml.tasks import ModelTasks
     from riskops.settings import Settings
+    from riskops.similarity.service import Similarity
 
 
 class Runtime(Protocol):
@@ -46,3 +47,6 @@ class Runtime(Protocol):
 
     @property
     def events(self) -> "EventWorkers": ...
+
+    @property
+    def similarity(self) -> "Similarity": ...

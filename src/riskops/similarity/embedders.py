@@ -41,8 +41,8 @@ def signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _projection_row(feature: str, dim: int) -> npt.NDArray[np.float64]:
     seed = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
-    row: npt.NDArray[np.float64] = np.random.default_rng(seed).standard_normal(dim)
-    return row / np.sqrt(dim)
+    row: npt.NDArray[np.float64] = np.random.default_rng(seed).standard_normal(dim) / np.sqrt(dim)
+    return row
 
 
 @dataclass
@@ -76,8 +76,8 @@ class FeatureEmbedder:
         z = (signed_log(raw) - self._center) / self._scale
         # A missing feature sits at the typical value; extreme values are clipped so one
         # absurd amount does not make every other feature irrelevant.
-        z = np.clip(np.nan_to_num(z, nan=0.0), -6.0, 6.0)
-        return z
+        clipped: npt.NDArray[np.float64] = np.clip(np.nan_to_num(z, nan=0.0), -6.0, 6.0)
+        return clipped
 
     def embed_many(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
         if not rows:

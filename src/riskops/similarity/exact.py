@@ -45,7 +45,8 @@ class _Matrix:
         if need > len(self.vectors):
             grown = max(need, 2 * len(self.vectors), 1024)
             vectors = np.zeros((grown, self.dim), np.float32)
-            vectors[: self.size] = self.vectors[: self.size]
+            if self.size:
+                vectors[: self.size] = self.vectors[: self.size]
             times = np.zeros(grown, np.int64)
             times[: self.size] = self.times[: self.size]
             alive = np.zeros(grown, np.bool_)
@@ -88,7 +89,7 @@ class ExactIndex:
             rows = await repository.rows_after(connection, embedding, matrix.seq, CATCH_UP_BATCH)
             if not rows:
                 return matrix
-            matrix.append([tuple(r) for r in rows])  # type: ignore[misc]
+            matrix.append([tuple(r) for r in rows])
             if len(rows) < CATCH_UP_BATCH:
                 return matrix
 
@@ -130,9 +131,7 @@ class ExactIndex:
         take = min(k, len(candidates))
         top = np.argpartition(-similarity, take - 1)[:take]
         top = top[np.argsort(-similarity[top], kind="stable")]
-        return [
-            Neighbour(m.ids[candidates[i]], max(0.0, 1.0 - float(similarity[i]))) for i in top
-        ]
+        return [Neighbour(m.ids[candidates[i]], max(0.0, 1.0 - float(similarity[i]))) for i in top]
 
     async def forget(self, connection: AsyncConnection, record_ids: Sequence[str]) -> None:
         await repository.delete_embeddings(connection, record_ids)

@@ -32,11 +32,11 @@ class PgVectorIndex:
         where: NeighbourFilter,
         exclude: str | None = None,
     ) -> list[Neighbour]:
-        # Session-level settings: a read connection may run without an explicit transaction.
+        # Transaction-local settings: SQLAlchemy's connection has begun one by now.
         await connection.execute(
             text(
-                "SELECT set_config('hnsw.ef_search', :ef, false),"
-                " set_config('hnsw.iterative_scan', 'relaxed_order', false)"
+                "SELECT set_config('hnsw.ef_search', :ef, true),"
+                " set_config('hnsw.iterative_scan', 'relaxed_order', true)"
             ),
             {"ef": str(max(self.ef_search, k))},
         )
@@ -69,12 +69,14 @@ class PgVectorIndex:
         if exclude is not None:
             clauses.append("record_id <> :exclude")
             params["exclude"] = exclude
-        sql = (
-            "WITH nearest AS MATERIALIZED ("
-            " SELECT record_id, vector <=> CAST(:q AS vector) AS distance"
-            " FROM record_embeddings WHERE " + " AND ".join(clauses) + " ORDER BY distance LIMIT :k"
-            ") SELECT record_id, distance FROM nearest ORDER BY distance, record_id"
-        )
+        # Only the fixed clauses above are joined in; every value is a bound parameter.
+        where_sql = " AND ".join(clauses)
+        sql = f"""
+            WITH nearest AS MATERIALIZED (
+                SELECT record_id, vector <=> CAST(:q AS vector) AS distance
+                FROM record_embeddings WHERE {where_sql} ORDER BY distance LIMIT :k
+            ) SELECT record_id, distance FROM nearest ORDER BY distance, record_id
+        """  # noqa: S608
         rows = await connection.execute(text(sql), params)
         return [Neighbour(r.record_id, max(0.0, float(r.distance))) for r in rows]
 

@@ -182,3 +182,10 @@ async def sample_features(connection: AsyncConnection, limit: int) -> list[dict[
     both = _records()
     query = select(both.c.features).order_by(both.c.created_at.desc()).limit(limit)
     return [r[0] for r in await connection.execute(query)]
+
+
+async def record_exists(connection: AsyncConnection, record_id: str) -> bool:
+    decided = select(decisions.c.transaction_id).where(decisions.c.transaction_id == record_id)
+    predicted = select(predictions.c.id).where(predictions.c.id == record_id)
+    found = await connection.execute(union_all(decided, predicted).limit(1))
+    return found.first() is not None

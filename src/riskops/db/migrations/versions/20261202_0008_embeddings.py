@@ -7,12 +7,14 @@ Create Date: 2026-12-02 03:40:00.000000
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from riskops.db.types import UTCDateTime
+from riskops.similarity.vectors import PgVector
 
 revision: str = "20261202_0008"
 down_revision: str | None = "0005"
@@ -29,10 +31,7 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
         op.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        vector_type: sa.types.TypeEngine[object] = sa.types.UserDefinedType()
-        vector_type.get_col_spec = lambda **_: f"vector({DIM})"  # type: ignore[attr-defined]
-    else:
-        vector_type = sa.LargeBinary()
+    vector_type: sa.types.TypeEngine[Any] = PgVector(DIM) if postgres else sa.LargeBinary()
     op.create_table(
         "record_embeddings",
         sa.Column(
