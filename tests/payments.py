@@ -11,10 +11,18 @@ from riskops.db.metadata import metadata
 CARD = "4111111111111111"
 OTHER_CARD = "5555555555554444"
 _keys = itertools.count()
-# Written by the in-process relay and consumers after a decision commits, on their own
-# schedule: derived from the outbox (which is counted), so not comparable between snapshots.
+# Written by the in-process relay, consumers and the background embedding after a decision
+# commits, on their own schedule: derived from what is counted, so not comparable between
+# snapshots.
 EVENT_PATH_TABLES = frozenset(
-    {"event_log", "consumer_offsets", "processed_events", "decision_stats_hourly"}
+    {
+        "event_log",
+        "consumer_offsets",
+        "processed_events",
+        "decision_stats_hourly",
+        "record_embeddings",
+        "embedding_versions",
+    }
 )
 
 
