@@ -14,6 +14,7 @@ from riskops.auth.roles import Role
 from riskops.core.console import LazyConsole
 from riskops.events.cli import register as register_event_commands
 from riskops.ml.cli import register as register_model_commands
+from riskops.similarity.cli import register as register_similarity_commands
 from riskops.simulation.cli import register as register_simulate
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ app.add_typer(keys_app, name="keys")
 register_model_commands(app)  # train, backfill, models list|promote|rollback|alias|drift
 register_event_commands(app)  # relay, consume, replay, events tail|status|schemas
 register_simulate(app)
+register_similarity_commands(app)  # records reembed
 err = LazyConsole(stderr=True)
 
 

@@ -52,7 +52,8 @@ async def test_a_record_has_neighbours_nearest_first(api: Api) -> None:
         "label",
         "created_at",
     }
-    assert items[0]["kind"] == "decision" and items[0]["outcome"] in {"approve", "review", "decline"}
+    assert items[0]["kind"] == "decision"
+    assert items[0]["outcome"] in {"approve", "review", "decline"}
     # POST by record id answers the same.
     posted = await api.client.post(
         "/v1/records/nearest", json={"record_id": ids[0], "k": 5}, headers=api.as_role(Role.VIEWER)
