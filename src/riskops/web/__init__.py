@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from riskops.web import live, models, pages, payments
+from riskops.web import live, models, pages, payments, similar
 from riskops.web.session import SignInRequired
 
 STATIC = Path(__file__).parent / "static"
@@ -29,5 +29,5 @@ def install(app: FastAPI) -> None:
     """Mount the console's pages and its static assets on the API app."""
     app.add_exception_handler(SignInRequired, _sign_in)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
-    for router in (pages.router, payments.router, models.router, live.router):
+    for router in (pages.router, payments.router, models.router, live.router, similar.router):
         app.include_router(router)
