@@ -179,6 +179,12 @@ def main() -> None:
         default=True,
         help="score with the champion model (trained at first start); off: rules alone",
     )
+    parser.add_argument(
+        "--embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="embed every record in the background (similar cases), as `make run` does",
+    )
     args = parser.parse_args()
     ensure_wrk()
 
@@ -189,6 +195,7 @@ def main() -> None:
         "RISKOPS_BOOTSTRAP_ADMIN_KEY": "false",
         "RISKOPS_RUN_WORKERS": str(args.workers).lower(),
         "RISKOPS_MODEL_SERVING": str(args.model).lower(),
+        "RISKOPS_EMBEDDINGS_ENABLED": str(args.embeddings).lower(),
     }
     env.pop("RISKOPS_DATABASE_URL", None)
     key = (
@@ -246,6 +253,7 @@ def main() -> None:
     report = {
         "workers_in_process": args.workers,
         "model_scoring": args.model,
+        "embeddings": args.embeddings,
         "connections": args.connections,
         "duration_s": args.duration,
         "decisions": decisions,
@@ -255,12 +263,18 @@ def main() -> None:
         "worst_loop_lag_ms": round(worst_lag, 2),
         "targets": {"throughput_ratio": 0.6, "p99_ms": 20, "loop_stalls_over_20ms": 0},
     }
-    name = f"decisions{'' if args.workers else '-no-workers'}{'' if args.model else '-no-model'}"
+    name = (
+        f"decisions{'' if args.workers else '-no-workers'}{'' if args.model else '-no-model'}"
+        f"{'' if args.embeddings else '-no-embeddings'}"
+    )
     written = RESULTS / f"{name}.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
     written.write_text(json.dumps(report, indent=2))
 
-    setup = f"workers {'on' if args.workers else 'off'}, model {'on' if args.model else 'off'}"
+    setup = (
+        f"workers {'on' if args.workers else 'off'}, model {'on' if args.model else 'off'}, "
+        f"embeddings {'on' if args.embeddings else 'off'}"
+    )
     table = Table(
         title=f"decision path vs trivial endpoint, {args.connections} connections, {setup}"
     )
