@@ -21,13 +21,22 @@ DOMAINS = (
     "ledger",
     "ml",
     "rules",
+    "similarity",
     "simulation",
     "web",
 )
 # The composition root and the entry points built on it.
 ROOT = ("riskops.runtime", "riskops.app", "riskops.demo", "riskops.cli")
 # Commands: they build a runtime and run one job with it.
-COMMANDS = {"app.py", "cli.py", "demo.py", "events/cli.py", "ml/cli.py", "simulation/cli.py"}
+COMMANDS = {
+    "app.py",
+    "cli.py",
+    "demo.py",
+    "events/cli.py",
+    "ml/cli.py",
+    "similarity/cli.py",
+    "simulation/cli.py",
+}
 # `riskops backfill` drives the runtime's pipeline and label service directly.
 COMMAND_HELPERS = {"ml/backfill.py"}
 # The write-connection dependency: the one place a request's transaction begins and commits.
