@@ -1,14 +1,19 @@
 """Embedders: a record's feature vector to a unit vector whose cosine distance means "alike".
 
-`features`: each feature signed-log compressed (amounts and counts are heavy-tailed), centred
-and scaled by the version's fitted statistics (so "typical" sits at the origin and cosine
-compares how a payment deviates, not how big it is), weighted, then projected to the
-configured dimension with a fixed Gaussian matrix (Johnson-Lindenstrauss: cosines are kept).
-Each feature's projection row is seeded by its name, so a feature added later leaves the
-others' rows unchanged.
+`features`: each feature standardised by the version's fitted statistics (so the typical
+payment sits at the origin and cosine compares how a payment deviates, not how big its
+numbers are), then projected to the configured dimension with a fixed Gaussian matrix
+(Johnson-Lindenstrauss: cosines are kept). Each feature's projection row is seeded by its
+name, so a feature added later leaves the others' rows unchanged.
+
+Two transforms, fitted per version and stored with it: `linear` (z-scores, the default) and
+`log` (signed-log, median/IQR, clipped). On the handbook data the linear z-scores put more
+fraud among a fraud's neighbours (benchmarks/similarity_fdh.py: the amount and the velocity
+extremes are the fraud signal, and the log and the clip flatten them).
 """
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,6 +59,8 @@ class FeatureEmbedder:
     features: list[str]
     center: list[float]
     scale: list[float]
+    transform: str = "linear"  # linear | log
+    clip: float = 20.0  # in scale units: bounds one absurd value, keeps real extremes
     name: str = "features"
     _matrix: npt.NDArray[np.float64] = field(init=False, repr=False)
 
@@ -64,19 +71,25 @@ class FeatureEmbedder:
 
     @classmethod
     def from_params(cls, version: str, dim: int, params: Mapping[str, Any]) -> "FeatureEmbedder":
-        return cls(version, dim, list(params["features"]), params["center"], params["scale"])
-
-    def params(self) -> dict[str, Any]:
-        return {"features": self.features, "center": self.center, "scale": self.scale}
+        return cls(
+            version,
+            dim,
+            list(params["features"]),
+            params["center"],
+            params["scale"],
+            params.get("transform", "linear"),
+            float(params.get("clip", 20.0)),
+        )
 
     def _matrix_of(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float64]:
         raw = np.array(
             [[_number(row.get(f)) for f in self.features] for row in rows], dtype=np.float64
         ).reshape(len(rows), len(self.features))
-        z = (signed_log(raw) - self._center) / self._scale
+        values = signed_log(raw) if self.transform == "log" else raw
+        z = (values - self._center) / self._scale
         # A missing feature sits at the typical value; extreme values are clipped so one
         # absurd amount does not make every other feature irrelevant.
-        clipped: npt.NDArray[np.float64] = np.clip(np.nan_to_num(z, nan=0.0), -6.0, 6.0)
+        clipped: npt.NDArray[np.float64] = np.clip(np.nan_to_num(z, nan=0.0), -self.clip, self.clip)
         return clipped
 
     def embed_many(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
@@ -107,24 +120,29 @@ def _number(value: Any) -> float:
 
 
 def fit_feature_params(
-    features: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    features: Sequence[str], rows: Sequence[Mapping[str, Any]], transform: str = "linear"
 ) -> dict[str, Any]:
-    """Centre (median) and scale (IQR-based, never 0) of each signed-log feature."""
+    """Centre and scale of each feature: mean/std (linear) or median/IQR of the signed log."""
     names = list(features)
+    center, scale = np.zeros(len(names)), np.ones(len(names))
     if rows:
         raw = np.array([[_number(r.get(f)) for f in names] for r in rows], dtype=np.float64)
-        logged = signed_log(raw)
-        with np.errstate(all="ignore"):
-            center = np.nanmedian(logged, axis=0) if len(rows) else np.zeros(len(names))
-            q75, q25 = np.nanpercentile(logged, [75, 25], axis=0)
-            std = np.nanstd(logged, axis=0)
-        scale = np.where((q75 - q25) > 1e-9, (q75 - q25) / 1.349, std)
+        values = signed_log(raw) if transform == "log" else raw
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing feature
+            std = np.nanstd(values, axis=0)
+            if transform == "log":
+                center = np.nanmedian(values, axis=0)
+                q75, q25 = np.nanpercentile(values, [75, 25], axis=0)
+                scale = np.where((q75 - q25) > 1e-9, (q75 - q25) / 1.349, std)
+            else:
+                center, scale = np.nanmean(values, axis=0), std
         center = np.nan_to_num(center, nan=0.0)
         scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
-    else:
-        center, scale = np.zeros(len(names)), np.ones(len(names))
     return {
         "features": names,
+        "transform": transform,
+        "clip": 6.0 if transform == "log" else 20.0,
         "center": [round(float(c), 6) for c in center],
         "scale": [round(float(s), 6) for s in scale],
     }
