@@ -105,9 +105,20 @@ class FeatureEmbedder:
 
 def normalise(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    # An all-typical record has no direction: a fixed tiny vector keeps cosine defined.
-    norms[norms == 0] = 1.0
+    flat = norms[:, 0] == 0
+    if flat.any():
+        # An all-typical record has no direction of its own: one fixed direction for all of
+        # them keeps cosine defined (pgvector's is NaN for a zero vector) and keeps them alike.
+        matrix = matrix.copy()
+        matrix[flat] = _typical_direction(matrix.shape[1])
+        norms[flat] = 1.0
     unit: npt.NDArray[np.float32] = (matrix / norms).astype(np.float32)
+    return unit
+
+
+def _typical_direction(dim: int) -> npt.NDArray[np.float64]:
+    row = _projection_row("__typical__", dim)
+    unit: npt.NDArray[np.float64] = row / np.linalg.norm(row)
     return unit
 
 
