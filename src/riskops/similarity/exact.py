@@ -124,14 +124,17 @@ class ExactIndex:
             keep &= allowed
         if exclude is not None and exclude in m.position:
             keep[m.position[exclude]] = False
-        candidates = np.flatnonzero(keep)
-        if len(candidates) == 0:
+        count = int(keep.sum())
+        if count == 0:
             return []
-        similarity = m.vectors[candidates] @ np.asarray(vector, np.float32)
-        take = min(k, len(candidates))
+        # One product over the whole matrix (a view), then filtered: gathering the kept rows
+        # first would copy the matrix on every search.
+        similarity = m.vectors[:n] @ np.asarray(vector, np.float32)
+        similarity[~keep] = -np.inf
+        take = min(k, count)
         top = np.argpartition(-similarity, take - 1)[:take]
         top = top[np.argsort(-similarity[top], kind="stable")]
-        return [Neighbour(m.ids[candidates[i]], max(0.0, 1.0 - float(similarity[i]))) for i in top]
+        return [Neighbour(m.ids[i], max(0.0, 1.0 - float(similarity[i]))) for i in top]
 
     async def forget(self, connection: AsyncConnection, record_ids: Sequence[str]) -> None:
         await repository.delete_embeddings(connection, record_ids)
