@@ -6,7 +6,10 @@ from typing import Any
 import pytest
 
 from riskops.auth.roles import Role
+from riskops.core.ids import new_id
+from riskops.db.types import utcnow
 from riskops.features import FEATURE_NAMES
+from riskops.ml import repository as ml_repository
 from tests.conftest import Api
 from tests.payments import new_key, payment
 
@@ -169,3 +172,29 @@ async def test_the_background_loop_embeds_new_decisions(api: Api) -> None:
             break
         await asyncio.sleep(0.05)
     assert {i["id"] for i in response.json()["items"]} == set(ids[1:])
+
+
+async def test_predictions_are_records_with_neighbours_too(api: Api) -> None:
+    ids = await pay(api, 3)
+    record = await api.client.get(f"/v1/records/{ids[0]}", headers=api.as_role(Role.VIEWER))
+    features = record.json()["features"]
+    prediction = {
+        "id": new_id(),
+        "model_name": "fraud",
+        "model_version": "1",
+        "features": features,
+        "score": 0.42,
+        "label": "legit",
+        "explanations": [],
+        "created_by": "test",
+        "created_at": utcnow(),
+    }
+    async with api.runtime.engine.begin() as connection:  # as POST /v1/predict stores it
+        await ml_repository.insert_prediction(connection, prediction)
+    assert await api.runtime.embedding_tasks.catch_up() == 4
+    response = await nearest(api, record_id=prediction["id"], k=1)
+    (first,) = response.json()["items"]
+    assert first["id"] == ids[0] and first["distance"] == pytest.approx(0.0, abs=1e-5)
+    back = await nearest(api, record_id=ids[0], k=3, outcome="legit")
+    assert [i["id"] for i in back.json()["items"]] == [prediction["id"]]
+    assert back.json()["items"][0]["kind"] == "prediction"
