@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/riskops/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench bench-fdh install clean assets chromium deploy-tools k8s
+.PHONY: run test lint format bench bench-fdh install clean assets chromium deploy-tools k8s pgvector
 
 install: $(STAMP)
 
@@ -53,10 +53,16 @@ deploy-tools:
 k8s: $(STAMP)
 	$(BIN)/python -m tests.deploy.render
 
+# pgvector for the production engine's tests: built from Debian's source package when missing;
+# CI runs as root and installs it, elsewhere the PostgreSQL tests say how (CI=true fails them).
+pgvector:
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/install-pgvector.sh; \
+	else bash scripts/install-pgvector.sh || echo "pgvector missing: sudo make pgvector"; fi
+
 run: $(STAMP) $(ASSETS)
 	$(BIN)/riskops serve
 
-test: $(STAMP) $(ASSETS) chromium deploy-tools
+test: $(STAMP) $(ASSETS) chromium deploy-tools pgvector
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -11,8 +11,9 @@ from riskops.db.metadata import metadata
 CARD = "4111111111111111"
 OTHER_CARD = "5555555555554444"
 _keys = itertools.count()
-# Written by the in-process relay and consumers after a decision commits, on their own
-# schedule: derived from the outbox (which is counted), so not comparable between snapshots.
+# Written by the in-process relay, consumers and the background embedding after a decision
+# commits, on their own schedule: derived from what is counted, so not comparable between
+# snapshots.
 EVENT_PATH_TABLES = frozenset(
     {
         "event_log",
@@ -21,6 +22,8 @@ EVENT_PATH_TABLES = frozenset(
         "decision_stats_hourly",
         "cases",  # the cases consumer opens one for each review decision
         "case_transactions",
+        "record_embeddings",
+        "embedding_versions",
     }
 )
 

@@ -28,6 +28,7 @@ from riskops.processes.supervisor import WorkerSupervisor
 from riskops.rulesets.router import router as rulesets_router
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
+from riskops.similarity.router import router as similarity_router
 from riskops.web import install as install_console
 
 
@@ -72,6 +73,8 @@ def create_app(
         app.include_router(router)
     app.include_router(events_router)
     app.include_router(audit_router)
+    # Before the models router: `/v1/records/nearest` must not be read as a record id.
+    app.include_router(similarity_router)
     app.include_router(models_router)
     app.include_router(lists_router)
     app.include_router(rulesets_router)

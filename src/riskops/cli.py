@@ -18,6 +18,7 @@ from riskops.lists.cli import register as register_list_commands
 from riskops.ml.cli import register as register_model_commands
 from riskops.offline.cli import register as register_export
 from riskops.rulesets.cli import register as register_rules_commands
+from riskops.similarity.cli import register as register_similarity_commands
 from riskops.simulation.cli import register as register_simulate
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ register_export(app)
 register_list_commands(app)  # lists list|create|entries|add|remove
 register_rules_commands(app)  # rules list|show|diff|validate|draft|backtest|submit|approve|reject
 register_label_commands(app)  # labels import
+register_similarity_commands(app)  # records reembed
 err = LazyConsole(stderr=True)
 
 

@@ -62,6 +62,13 @@ from riskops.rules import (
 )
 from riskops.rulesets.reload import RulesetWatcher
 from riskops.settings import Settings
+from riskops.similarity.embedders import split_embedding
+from riskops.similarity.exact import ExactIndex
+from riskops.similarity.index import EmbeddingId, VectorIndex
+from riskops.similarity.models import TABLE_DIM
+from riskops.similarity.pgvector import PgVectorIndex
+from riskops.similarity.service import Similarity
+from riskops.similarity.tasks import EmbeddingTasks
 
 # Every consumer group a process can run (`riskops consume NAME`), by name.
 CONSUMER_TOPICS: dict[str, tuple[str, ...]] = {
@@ -95,6 +102,8 @@ class Runtime:
     lists: ListPoller  # keeps the lists rules read current (started with the process)
     jobs: JobRunner  # backtests and other background jobs, reported through the jobs table
     rulesets: RulesetWatcher  # follows the active ruleset version (hot reload)
+    similarity: Similarity  # nearest records; the index adapter the settings chose
+    embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -114,6 +123,9 @@ class Runtime:
         # run_workers: the API process runs its share; a worker process runs its share always.
         if settings.run_workers or self.role is ProcessRole.WORKER:
             self.events.start(relay=runs_relay(self.role))
+            # Embedding records is background work: the worker's (or the only process's).
+            if settings.embeddings_enabled and runs_model_jobs(self.role):
+                self.embedding_tasks.start()
         # Models load (and a first champion trains) in the background: /health answers now.
         if settings.model_serving:
             self.model_tasks.start(jobs=runs_model_jobs(self.role))
@@ -142,6 +154,7 @@ class Runtime:
         await self.jobs.stop()
         await self.model_tasks.stop()
         await self.lists.stop()
+        await self.embedding_tasks.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -214,6 +227,7 @@ async def build_runtime(
         events.relay.poll_seconds = min(events.relay.poll_seconds, CROSS_PROCESS_POLL_SECONDS)
     models = build_model_server(settings, pipeline)
     registry = open_registry(settings)
+    similarity = build_similarity(settings, engine)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -234,6 +248,33 @@ async def build_runtime(
         lists=lists,
         jobs=JobRunner(engine),
         rulesets=RulesetWatcher(engine, pipeline.use_rules, lists.source),
+        similarity=similarity,
+        embedding_tasks=EmbeddingTasks(
+            engine, similarity, settings.embedding_interval.total_seconds()
+        ),
+    )
+
+
+def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
+    """pgvector on PostgreSQL unless told otherwise; the exact embedded index elsewhere."""
+    if settings.embedding_dim != TABLE_DIM:
+        raise ValueError(
+            f"RISKOPS_EMBEDDING_DIM={settings.embedding_dim} but the embeddings table was "
+            f"built for {TABLE_DIM}: set it in the environment of migrations and servers alike"
+        )
+    choice = settings.vector_index or (
+        "pgvector" if engine.dialect.name == "postgresql" else "embedded"
+    )
+    if choice == "pgvector" and engine.dialect.name != "postgresql":
+        raise ValueError("RISKOPS_VECTOR_INDEX=pgvector needs a PostgreSQL database")
+    index: VectorIndex = (
+        PgVectorIndex()
+        if choice == "pgvector"
+        else ExactIndex(settings.data_dir / "vectors", settings.embedding_dim)
+    )
+    name, version = split_embedding(settings.embedding)
+    return Similarity(
+        index, EmbeddingId(name, version), settings.embedding_dim, settings.nearest_k_max
     )
 
 

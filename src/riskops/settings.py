@@ -164,6 +164,26 @@ class Settings(BaseSettings):
     retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the worker")
     retrain_window: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
 
+    # Similar cases (see src/riskops/similarity/): an embedding per record, nearest neighbours.
+    embeddings_enabled: bool = Field(
+        default=True, description="Embed new records in the background (off: no new vectors)"
+    )
+    embedding: str = Field(
+        default="features/1",
+        pattern=r"^[a-z][a-z0-9_-]*/[A-Za-z0-9_.:-]+$",
+        description="name/version of the embedding that is written and searched",
+    )
+    embedding_dim: int = Field(
+        default=384, ge=8, le=2000, description="Vector dimension (the pgvector column's too)"
+    )
+    vector_index: Literal["embedded", "pgvector"] | None = Field(
+        default=None, description="Nearest-neighbour engine; default: pgvector on PostgreSQL"
+    )
+    embedding_interval: Duration = Field(
+        default=timedelta(seconds=2), gt=timedelta(0), description="Background embedding poll"
+    )
+    nearest_k_max: int = Field(default=100, ge=1, le=1000)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:

@@ -23,6 +23,7 @@ DOMAINS = (
     "ledger",
     "ml",
     "rules",
+    "similarity",
     "simulation",
     "web",
 )
@@ -36,6 +37,7 @@ COMMANDS = {
     "events/cli.py",
     "labels/cli.py",
     "ml/cli.py",
+    "similarity/cli.py",
     "simulation/cli.py",
 }
 # `riskops backfill` drives the runtime's pipeline and label service directly;

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from riskops.ml.tasks import ModelTasks
     from riskops.rulesets.reload import RulesetWatcher
     from riskops.settings import Settings
+    from riskops.similarity.service import Similarity
 
 
 class Runtime(Protocol):
@@ -62,3 +63,6 @@ class Runtime(Protocol):
 
     @property
     def labels(self) -> "LabelService": ...
+
+    @property
+    def similarity(self) -> "Similarity": ...

@@ -13,6 +13,7 @@ from riskops.ledger import models as ledger_models
 from riskops.lists import models as list_models
 from riskops.ml import models as ml_models
 from riskops.rulesets import models as ruleset_models
+from riskops.similarity import models as similarity_models
 
 __all__ = [
     "Base",
@@ -28,6 +29,7 @@ __all__ = [
     "list_models",
     "ml_models",
     "ruleset_models",
+    "similarity_models",
 ]
 
 metadata = Base.metadata

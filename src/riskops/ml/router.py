@@ -109,10 +109,25 @@ async def list_records(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/records/{record_id}", response_model=RecordDetail, responses=ERRORS)
-async def get_record(record_id: str, connection: ReadConnection, _: Reader) -> dict[str, Any]:
-    """One record with its features, score, label, model and explanations."""
-    return await catalog.get_record(connection, record_id)
+@router.get(
+    "/records/{record_id}",
+    response_model=RecordDetail,
+    response_model_exclude_unset=True,
+    responses=ERRORS,
+)
+async def get_record(
+    record_id: str,
+    connection: ReadConnection,
+    runtime: RuntimeDep,
+    _: Reader,
+    include: Literal["embedding"] | None = None,
+) -> dict[str, Any]:
+    """One record with its features, score, label, model and explanations
+    (`?include=embedding`: its vector too)."""
+    record = await catalog.get_record(connection, record_id)
+    if include == "embedding":
+        record["embedding"] = await runtime.similarity.embedding_of(connection, record_id)
+    return record
 
 
 @router.get("/models/{name}/drift", response_model=DriftOut, responses=ERRORS)

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskops.similarity.schemas import EmbeddingOut
+
 
 class PredictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +72,9 @@ class RecordOut(BaseModel):
 class RecordDetail(RecordOut):
     features: dict[str, Any]
     explanations: list[dict[str, Any]]
+    embedding: EmbeddingOut | None = Field(
+        default=None, description="Only with `?include=embedding`"
+    )
 
 
 class RecordPage(BaseModel):

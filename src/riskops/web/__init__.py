@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from riskops.web import cases, live, models, pages, payments, rules
+from riskops.web import cases, live, models, pages, payments, rules, similar
 from riskops.web.session import SignInRequired
 
 STATIC = Path(__file__).parent / "static"
@@ -36,5 +36,6 @@ def install(app: FastAPI) -> None:
         rules.router,
         live.router,
         cases.router,
+        similar.router,
     ):
         app.include_router(router)

@@ -1,0 +1,1 @@
+"""Similar cases: an embedding per record, nearest-neighbour search behind one port."""
