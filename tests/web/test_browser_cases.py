@@ -126,6 +126,8 @@ def test_queue_claim_note_dispose_and_the_label_teaches_the_merchant_rate(
     expect(page.get_by_role("heading", name="Disposition")).to_be_visible()
     expect(page.locator(".decision")).to_contain_text("HIGH_RISK_MCC_NIGHT")
     expect(page.locator(".history").first).to_be_visible()
+    # The opening payment's nearest past records, loaded after the page (once it is indexed).
+    expect(page.locator(".similar table.similar-table")).to_be_visible(timeout=15_000)
     shot(page, "21-case-page")
     page.get_by_role("button", name="Claim (a)").click()
     expect(page.locator('[data-field="assignee"]')).to_have_text("you")
