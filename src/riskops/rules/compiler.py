@@ -203,7 +203,7 @@ def _compile(node: Node) -> Compiled:
         return _not(_compile(node.operand))
     if isinstance(node, Logical):
         left, right = _compile(node.left), _compile(node.right)
-        return _or(left, right) if node.op == "||" else _and(left, right)
+        return _logical(node.op, left, right)
     if isinstance(node, Conditional):
         return _conditional(_compile(node.condition), _compile(node.then), _compile(node.otherwise))
     if isinstance(node, Binary):
@@ -221,48 +221,29 @@ def _not(operand: Compiled) -> Compiled:
     return run
 
 
-def _or(left: Compiled, right: Compiled) -> Compiled:
+def _logical(op: str, left: Compiled, right: Compiled) -> Compiled:
+    """CEL's commutative `||` / `&&`: the deciding value (true for `||`, false for `&&`) on
+    either side wins, even over an error on the other side; otherwise an error is reported."""
+    decisive = op == "||"
+
     def run(env: Env, lists: ListSnapshot) -> object:
         failure: Exception | None = None
         try:
             first = left(env, lists)
         except NeedsCel:
             raise
-        except Exception as exc:  # absorbed if the right side is true
+        except Exception as exc:  # absorbed if the right side decides
             failure, first = exc, None
-        if first is True:
-            return True
+        if first is decisive:
+            return decisive
         second = right(env, lists)  # its error, if any, is the one reported
-        if second is True:
-            return True
+        if second is decisive:
+            return decisive
         if failure is not None:
             raise failure
         if type(first) is bool and type(second) is bool:
-            return False
-        raise _overload("||", first, second)
-
-    return run
-
-
-def _and(left: Compiled, right: Compiled) -> Compiled:
-    def run(env: Env, lists: ListSnapshot) -> object:
-        failure: Exception | None = None
-        try:
-            first = left(env, lists)
-        except NeedsCel:
-            raise
-        except Exception as exc:  # absorbed if the right side is false
-            failure, first = exc, None
-        if first is False:
-            return False
-        second = right(env, lists)
-        if second is False:
-            return False
-        if failure is not None:
-            raise failure
-        if type(first) is bool and type(second) is bool:
-            return True
-        raise _overload("&&", first, second)
+            return not decisive
+        raise _overload(op, first, second)
 
     return run
 
