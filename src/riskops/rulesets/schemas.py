@@ -1,7 +1,7 @@
 """API shapes of ruleset versions, drafts and backtests."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -20,6 +20,10 @@ RULE_EXAMPLE = {
 # Rules arrive as plain objects and are validated as a whole ruleset, so one 422 can name
 # every rule id and problem at once (a field-by-field schema would stop at the first).
 Rules = list[dict[str, Any]]
+
+
+# Versions are numbered from 1 in an INTEGER column: anything else cannot name one.
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Rule(BaseModel):
@@ -61,9 +65,11 @@ class VersionList(BaseModel):
 class DraftCreate(BaseModel):
     """A whole candidate ruleset, or `from_version` to roll back to an earlier version's rules."""
 
-    base_version: int | None = Field(default=None, description="Default: the active version")
+    base_version: VersionNumber | None = Field(
+        default=None, description="Default: the active version"
+    )
     rules: Rules | None = Field(default=None, examples=[[RULE_EXAMPLE]])
-    from_version: int | None = None
+    from_version: VersionNumber | None = None
     comment: str = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
@@ -74,7 +80,7 @@ class DraftCreate(BaseModel):
 
 
 class DraftUpdate(BaseModel):
-    base_version: int | None = None
+    base_version: VersionNumber | None = None
     rules: Rules
     comment: str | None = Field(default=None, max_length=2000)
 
