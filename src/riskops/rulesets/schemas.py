@@ -6,13 +6,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from riskops.api.params import IsoDateTime
+from riskops.rulesets.content import DraftAction
 
 RULE_EXAMPLE = {
     "id": "big_amount",
     "name": "Large payment",
     "description": "Payments above 220.00 go to review",
     "expression": "amount_minor > 22000",
-    "action": "review",
+    "action": DraftAction.REVIEW.value,
     "reason_code": "LARGE_AMOUNT",
     "severity": "medium",
     "mode": "active",
@@ -31,7 +32,7 @@ class Rule(BaseModel):
     name: str
     description: str
     expression: str = Field(description="CEL over payment fields and features; a bool")
-    action: Literal["decline", "review", "approve", "tag"]
+    action: DraftAction
     reason_code: str
     severity: Literal["low", "medium", "high", "critical"]
     mode: Literal["active", "shadow"] = Field(
