@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,8 +91,16 @@ class DecisionPipeline:
         self.rules = rules
 
     async def submit(
-        self, request: TransactionCreate, idempotency_key: str, principal: Principal
+        self,
+        request: TransactionCreate,
+        idempotency_key: str,
+        principal: Principal,
+        admit: Callable[[], None] | None = None,
     ) -> DecisionResult:
+        """Decide `request`, or replay the answer stored under its idempotency key.
+
+        `admit` runs once the request is known not to be a replay, before any work is spent
+        on it; it raises to refuse (the rate limit), so a stored answer is always replayed."""
         started = time.perf_counter()
         scope = (request.account_id, idempotency_key)
         request_hash = self._request_hash(request)
@@ -105,7 +114,9 @@ class DecisionPipeline:
         claim = _Claim(request_hash, asyncio.get_running_loop().create_future())
         self._inflight[scope] = claim
         try:
-            result = await self._submit(request, idempotency_key, request_hash, principal, started)
+            result = await self._submit(
+                request, idempotency_key, request_hash, principal, started, admit
+            )
             claim.done.set_result(result.document)
             return result
         except BaseException as error:
@@ -122,6 +133,7 @@ class DecisionPipeline:
         request_hash: str,
         principal: Principal,
         started: float,
+        admit: Callable[[], None] | None,
     ) -> DecisionResult:
         """ARCHITECTURE's decision path from step 2: idempotency, features, rules, model and
         policy (the assessment, outside any transaction), one durable write, the answer."""
@@ -129,6 +141,8 @@ class DecisionPipeline:
         if found.stored is not None:
             document = await self._stored_document(found.stored)
             return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
+        if admit is not None:
+            admit()
         opens_account = self._claim_currency(request.account_id, request.currency, found.currency)
         now = datetime.now(UTC)
         payment = self._payment(request, now)
