@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     )
     rate_limit_transactions_burst: int = Field(default=2000, ge=1)
     rate_limit_console: float = Field(
-        default=20.0, ge=0, description="Console requests per second and signed-in user"
+        default=50.0, ge=0, description="Console requests per second and signed-in user"
     )
-    rate_limit_console_burst: int = Field(default=100, ge=1)
+    rate_limit_console_burst: int = Field(default=200, ge=1)
 
     auto_migrate: bool = Field(default=True, description="Upgrade the schema at start")
     bootstrap_admin_key: bool = Field(

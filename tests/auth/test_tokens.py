@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from riskops.app import create_app
 from riskops.auth.roles import Role
-from riskops.settings import Settings
 from tests.conftest import Api, create_keys, make_settings
 from tests.payments import new_key, payment
 
@@ -136,7 +135,7 @@ async def test_invalid_tokens_are_refused_in_the_one_error_shape(api: Api) -> No
     forged = await get(token(OTHER_RSA_KEY, roles=["admin"]))
     assert "signature" in refused(forged, 401, "unauthorized")
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60, "roles": "admin"}
-    unsigned = jwt.encode(claims, None, "none")
+    unsigned = jwt.encode(claims, "", "none")
     refused(await get(unsigned), 401, "unauthorized")
     refused(await get(token(roles=["admin"], exp=None)), 401, "unauthorized")  # exp required
     unknown = await get(token(roles=["superuser", "root"]))
@@ -176,14 +175,13 @@ async def test_es256_and_a_nested_role_claim(api: Api) -> None:
     refused(rs256, 401, "unauthorized")
 
 
-def test_settings_need_issuer_and_audience_and_one_key_source() -> None:
+def test_settings_need_issuer_and_audience_and_one_key_source(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ISSUER"):
-        Settings(jwt_public_key=pem(RSA_KEY), _env_file=None)  # type: ignore[call-arg]
+        make_settings(tmp_path, jwt_public_key=pem(RSA_KEY))
     with pytest.raises(ValueError, match="not both"):
-        Settings(  # type: ignore[call-arg]
-            **PEM_SETTINGS, jwt_jwks_url="http://127.0.0.1:1/jwks", _env_file=None
-        )
-    assert not Settings(_env_file=None).jwt_enabled  # type: ignore[call-arg]
+        make_settings(tmp_path, **PEM_SETTINGS, jwt_jwks_url="http://127.0.0.1:1/jwks")
+    assert not make_settings(tmp_path).jwt_enabled
+    assert make_settings(tmp_path, **PEM_SETTINGS).jwt_enabled
 
 
 # --- JWKS: keys fetched from the issuer's URL, served here by a real HTTP server -------------
