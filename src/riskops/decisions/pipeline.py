@@ -81,6 +81,10 @@ class DecisionPipeline:
         self._inflight: dict[tuple[str, str], _Claim] = {}
         self.feed = DecisionFeed()  # the console's live view; a no-op without subscribers
 
+    def forget_accounts(self) -> None:
+        """Drop the account-currency cache: the accounts were emptied (admin reset)."""
+        self._currencies.clear()
+
     def use_scorer(self, scorer: Scorer | None) -> None:
         """Score with `scorer` from the next decision on; None: the rules alone."""
         self.scorer = scorer
