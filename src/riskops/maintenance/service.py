@@ -40,7 +40,8 @@ KEPT_TABLES = frozenset(
 
 def tables_to_empty() -> list[str]:
     """Every table not kept, children before parents (foreign keys allow the deletes)."""
-    return [t.name for t in reversed(metadata.sorted_tables) if t.name not in KEPT_TABLES]
+    # str(): table names are `quoted_name`s, which orjson refuses as keys.
+    return [str(t.name) for t in reversed(metadata.sorted_tables) if t.name not in KEPT_TABLES]
 
 
 @dataclass(frozen=True, slots=True)
