@@ -265,3 +265,15 @@ async def test_keys_come_from_the_jwks_url_cached_and_rotated(tmp_path: Path) ->
             wrong = token(OTHER_RSA_KEY, roles=["admin"], headers={"kid": "k1"})
             response = await api.client.get("/v1/stats", headers=bearer(wrong))
             assert "signature" in refused(response, 401, "unauthorized")
+
+
+@pytest.mark.settings(**PEM_SETTINGS, jwt_leeway=0)
+async def test_a_remembered_token_still_stops_at_its_expiry(api: Api) -> None:
+    raw = token(roles=["viewer"], exp=int(time.time()) + 2)
+    for _ in range(3):  # verified once, then remembered
+        assert (await api.client.get("/v1/stats", headers=bearer(raw))).status_code == 200
+    await asyncio.sleep(
+        max(0.0, jwt.decode(raw, options={"verify_signature": False})["exp"] - time.time()) + 1.1
+    )
+    response = await api.client.get("/v1/stats", headers=bearer(raw))
+    assert "expired" in refused(response, 401, "unauthorized")
