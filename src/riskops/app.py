@@ -23,6 +23,7 @@ from riskops.ledger.router import router as ledger_router
 from riskops.lists.router import router as lists_router
 from riskops.maintenance.router import router as maintenance_router
 from riskops.ml.router import router as models_router
+from riskops.observability import tracing
 from riskops.observability.metrics import router as metrics_router
 from riskops.processes.placement import ProcessRole
 from riskops.processes.supervisor import WorkerSupervisor
@@ -84,4 +85,6 @@ def create_app(
     for router in (cases_router, labels_router, entities_router):
         app.include_router(router)
     install_console(app)
+    if settings.tracing:
+        tracing.configure(app)
     return app

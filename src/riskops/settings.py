@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         default=True, description="On first start with no keys, create and print an admin key"
     )
 
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry spans per request, decision stage and event, exported by "
+        "OTLP as the standard OTEL_* variables say; off costs nothing",
+    )
     host: str = "127.0.0.1"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, for a log shipper"

@@ -32,6 +32,7 @@ from riskops.decisions.requests import TransactionCreate
 from riskops.decisions.scoring import Scorer
 from riskops.decisions.writer import DecisionWriter
 from riskops.features import OnlineStore, compute_features
+from riskops.observability import tracing
 from riskops.observability.metrics import DECISION_LATENCY, DECISION_SCORE, DECISIONS
 from riskops.rules import RulesEngine
 
@@ -141,7 +142,8 @@ class DecisionPipeline:
     ) -> DecisionResult:
         """ARCHITECTURE's decision path from step 2: idempotency, features, rules, model and
         policy (the assessment, outside any transaction), one durable write, the answer."""
-        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
+        with tracing.stage("decision.idempotency_lookup"):
+            found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
         if found.stored is not None:
             document = await self._stored_document(found.stored)
             return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
@@ -150,15 +152,17 @@ class DecisionPipeline:
         opens_account = self._claim_currency(request.account_id, request.currency, found.currency)
         now = datetime.now(UTC)
         payment = self._payment(request, now)
-        features = await compute_features(self._store, payment)
-        assessment = assess(
-            payment,
-            features,
-            rules=self.rules,
-            scorer=self.scorer,
-            thresholds=self._thresholds,
-            started=started,
-        )
+        with tracing.stage("decision.features"):
+            features = await compute_features(self._store, payment)
+        with tracing.stage("decision.assess"):  # rules, model and policy
+            assessment = assess(
+                payment,
+                features,
+                rules=self.rules,
+                scorer=self.scorer,
+                thresholds=self._thresholds,
+                started=started,
+            )
         record = decision_record(
             payment,
             assessment,
@@ -168,7 +172,9 @@ class DecisionPipeline:
             submitted_by=principal.key_id,
             opens_account=opens_account,
         )
-        if await self._writer.submit(record.rows):
+        with tracing.stage("decision.write"):  # one group-committed transaction
+            written = await self._writer.submit(record.rows)
+        if written:
             # Counted once durable: a replay or a lost race is not a new decision.
             DECISIONS.labels(assessment.outcome.value).inc()
             DECISION_LATENCY.observe(assessment.latency_ms / 1000)
