@@ -34,6 +34,7 @@ class AdminAction(StrEnum):
     CASE_REOPENED = "case.reopened"
     TRANSACTION_LABELLED = "transaction.labelled"
     LABELS_IMPORTED = "labels.imported"
+    DATA_RESET = "data.reset"  # facts emptied for a demo (development only)
 
 
 @dataclass(frozen=True, slots=True)
