@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from riskops.core.console import LazyConsole
-from riskops.rules import RuleAction
-from riskops.rulesets.content import DraftAction
 
 if TYPE_CHECKING:
     import httpx
@@ -72,6 +70,9 @@ def _call(url: str, key: str, method: str, path: str, body: Any = None) -> Any:
 def read_rules(path: Path) -> list[dict[str, Any]]:
     """Rules from a JSON file (a list, or {"rules": [...]}) or a TOML ruleset file."""
     import tomllib
+
+    from riskops.rules import RuleAction
+    from riskops.rulesets.content import DraftAction
 
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".toml":
