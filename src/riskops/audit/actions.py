@@ -34,6 +34,8 @@ class AdminAction(StrEnum):
     CASE_REOPENED = "case.reopened"
     TRANSACTION_LABELLED = "transaction.labelled"
     LABELS_IMPORTED = "labels.imported"
+    INVESTIGATION_RUN = "investigation.run"
+    INVESTIGATION_RULE_DRAFTED = "investigation.rule_drafted"
 
 
 @dataclass(frozen=True, slots=True)
