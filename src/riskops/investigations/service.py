@@ -114,7 +114,7 @@ async def run(
         lambda: context_tool.gather(connection, context_tool.ContextInput(transaction_id)),
         lambda c: {"evidence": len(c.evidence), "block_hits": c.block_hits},
     )
-    patterns: list[Pattern] | None = None
+    patterns: list[Pattern] = []
     similar: SimilarCases | None = None
     recommendation = None
     narrative = None
@@ -135,7 +135,7 @@ async def run(
                 _similar_outputs,
             )
 
-        patterns, similar = await asyncio.gather(
+        detected, similar = await asyncio.gather(
             trace.run(
                 "patterns",
                 {"evidence": len(ctx.evidence)},
@@ -144,7 +144,7 @@ async def run(
             ),
             _similar(),
         )
-        ps = patterns or []
+        patterns = ps = detected or []
 
         async def _recommend() -> recommend_tool.Recommendation:
             return recommend_tool.recommend(ctx, ps, similar)
