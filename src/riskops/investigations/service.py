@@ -135,15 +135,16 @@ async def run(
                 _similar_outputs,
             )
 
-        detected, similar = await asyncio.gather(
-            trace.run(
+        async def _detect() -> list[Pattern] | None:
+            found: list[Pattern] | None = await trace.run(
                 "patterns",
                 {"evidence": len(ctx.evidence)},
                 lambda: _patterns(ctx),
                 _pattern_outputs,
-            ),
-            _similar(),
-        )
+            )
+            return found
+
+        detected, similar = await asyncio.gather(_detect(), _similar())
         patterns = ps = detected or []
 
         async def _recommend() -> recommend_tool.Recommendation:
