@@ -32,7 +32,9 @@ def test_velocity_is_measured_against_the_cards_own_baseline() -> None:
     assert spike is not None and spike.facts["ratio"] >= patterns.VELOCITY_FACTOR
     # A card that always pays six times a day is not spiking at six.
     assert patterns.velocity(context(summaries={"card": windows(6, 6 * 30)})) is None
-    assert patterns.velocity(context(summaries={"card": windows(2, 2)})) is None  # too few
+    assert patterns.velocity(context(summaries={"card": windows(2, 8)})) is None  # too few
+    # A new card has no baseline: its first busy day is not a spike against itself.
+    assert patterns.velocity(context(summaries={"card": windows(9, 9)})) is None
 
 
 def test_a_new_device_with_a_high_amount_fires_and_a_known_one_does_not() -> None:
@@ -73,7 +75,7 @@ def test_entities_linked_through_a_shared_device() -> None:
 
 def test_detect_orders_patterns_strongest_first() -> None:
     burst = [earlier(m, amount_minor=100, merchant_id=f"m-{m}") for m in range(2, 40, 4)]
-    ctx = context(histories={"card": burst}, summaries={"card": windows(10, 10)})
+    ctx = context(histories={"card": burst}, summaries={"card": windows(10, 14)})
     found = patterns.detect(ctx)
     assert {"card_testing", "velocity"} <= {p.name for p in found}
     assert [p.strength for p in found] == sorted((p.strength for p in found), reverse=True)

@@ -17,6 +17,7 @@ BURST_MIN = 5  # small payments of one card within the hour
 SMALL_AMOUNT = 1_000  # minor units: what card testers probe with
 VELOCITY_MIN = 3  # payments in 24 h before a spike counts at all
 VELOCITY_FACTOR = 3.0  # times the entity's own daily baseline
+VELOCITY_HISTORY_MIN = 3  # payments before the last 24 h: a new card has no baseline to beat
 HIGH_AMOUNT = 50_000  # minor units (500.00 in two-decimal currencies)
 HIGH_FACTOR = 3.0  # or this many times the card's recent mean
 MERCHANT_FRAUD_MIN = 2  # confirmed-fraud payments at the merchant inside the window
@@ -69,9 +70,10 @@ def velocity(context: Context) -> Pattern | None:
     if not windows:
         return None
     day = int(windows["24h"]["count"])
-    baseline = max((int(windows["30d"]["count"]) - day) / 29, 0.5)
+    before = int(windows["30d"]["count"]) - day
+    baseline = max(before / 29, 0.5)
     ratio = day / baseline
-    if day < VELOCITY_MIN or ratio < VELOCITY_FACTOR:
+    if before < VELOCITY_HISTORY_MIN or day < VELOCITY_MIN or ratio < VELOCITY_FACTOR:
         return None
     return Pattern(
         "velocity",
