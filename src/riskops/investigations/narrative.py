@@ -8,7 +8,7 @@ from typing import Protocol
 
 from riskops.core.errors import Unprocessable
 from riskops.investigations.evidence import Evidence
-from riskops.investigations.tools.context import Context
+from riskops.investigations.tools.context import Context, money
 from riskops.investigations.tools.patterns import Pattern
 from riskops.investigations.tools.recommend import Recommendation
 from riskops.investigations.tools.similar import SimilarCases
@@ -79,7 +79,7 @@ class TemplateNarrator:
         t = c.transaction
         d = t["decision"]
         lines = [
-            f"Payment {t['id']} of {t['amount_minor']} {t['currency']} minor units at merchant "
+            f"Payment {t['id']} of {money(t['amount_minor'], t['currency'])} at merchant "
             f"{t['merchant_id']} was decided {d['status']} with score {d['score']:.2f} "
             f"{_cite(c.ref('transaction') + c.ref('decision'))}."
         ]
@@ -112,9 +112,11 @@ class TemplateNarrator:
             )
         r = findings.recommendation
         if r is not None and r.evidence_ids:
+            # The pattern's own sentence already explains it; a policy override says why.
+            why = f" because {r.explanation}" if r.constraints or not findings.patterns else ""
             lines.append(
-                f"Recommended: {r.action.value} (confidence {r.confidence:.2f}) because "
-                f"{r.explanation} {_cite(r.evidence_ids)}."
+                f"Recommended: {r.action.value.replace('_', ' ')} (confidence "
+                f"{r.confidence:.2f}){why} {_cite(r.evidence_ids)}."
             )
         # Explanations may hold dots (amounts, scores): keep each line one sentence.
         return " ".join(line.replace(". ", ", ") for line in lines)

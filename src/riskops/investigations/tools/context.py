@@ -44,6 +44,11 @@ class Context:
         return [self.refs[key]] if key in self.refs else []
 
 
+def money(amount_minor: int, currency: str) -> str:
+    """Major units for people (two-decimal currencies, as the console shows them)."""
+    return f"{amount_minor / 100:,.2f} {currency}"
+
+
 def _value(transaction: dict[str, Any], kind: EntityKind) -> str | None:
     if kind is EntityKind.CARD:
         return str(transaction["card"]["token"])
@@ -65,7 +70,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
     decision = payment["decision"]
     refs["transaction"] = bag.add(
         "transaction",
-        f"Payment {payment['id']}: {payment['amount_minor']} {payment['currency']} minor units "
+        f"Payment {payment['id']}: {money(payment['amount_minor'], payment['currency'])} "
         f"at merchant {payment['merchant_id']} ({payment['merchant_country']}, "
         f"{payment['channel']})",
         transaction_id=payment["id"],
@@ -141,7 +146,8 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
                     transaction_id=row["id"],
                 )
         linked = summaries[kind.value]["linked"]
-        if kind in (EntityKind.DEVICE, EntityKind.IP) and linked.get("card"):
+        # One card behind a device is the normal case: only sharing is evidence.
+        if kind in (EntityKind.DEVICE, EntityKind.IP) and len(linked.get("card", [])) > 1:
             refs[f"links:{kind.value}"] = bag.add(
                 "links",
                 f"The {kind.value} {value} was used by {len(linked['card'])} card(s)",

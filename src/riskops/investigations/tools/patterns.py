@@ -57,7 +57,7 @@ def card_testing(context: Context) -> Pattern | None:
         "card_testing",
         min(1.0, len(small) / (2 * BURST_MIN) + 0.1 * min(len(merchants), 3)),
         _entity(context, "card"),
-        f"{len(small)} small payments (at most {SMALL_AMOUNT} minor units) of the card in the "
+        f"{len(small)} small payments (at most {SMALL_AMOUNT / 100:.2f}) of the card in the "
         f"hour before, at {len(merchants)} merchant(s)",
         context.ref("history:card"),
         {"small_payments": len(small), "merchants": len(merchants)},
@@ -105,7 +105,7 @@ def new_device_or_country(context: Context) -> Pattern | None:
         "new_device_or_country_high_amount",
         0.9 if new_device and new_country else 0.7,
         _entity(context, "card"),
-        f"{what} with {amount} minor units, {amount / max(mean, 1):.1f}x the card's recent mean",
+        f"{what} with {amount / 100:,.2f}, {amount / max(mean, 1):.1f}x the card's recent mean",
         context.ref("transaction") + context.ref("history:card"),
         {"new_device": new_device, "new_country": new_country, "mean_minor": round(mean)},
     )
