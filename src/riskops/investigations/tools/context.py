@@ -82,6 +82,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
         status=decision["status"],
         score=decision["score"],
         reason_codes=list(decision["reason_codes"]),
+        explanations=decision["explanations"],
     )
     for hit in decision["rule_hits"]:
         refs[f"rule:{hit['rule_id']}"] = bag.add(
