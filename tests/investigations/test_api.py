@@ -79,6 +79,9 @@ async def test_a_deep_run_records_a_not_yet_indexed_payment_and_completes_the_re
     assert steps(deep)["similarity"]["error"] is None
     assert len(deep["similar_cases"]["neighbours"]) == 4
     assert {e["id"] for e in deep["evidence"]} >= {"S1", "S5"}
+    metrics = (await api.client.get("/metrics", headers=api.as_role(Role.VIEWER))).text
+    assert 'riskops_investigation_step_failures_total{step="similarity"}' in metrics
+    assert 'riskops_investigation_duration_seconds_count{mode="deep"}' in metrics
 
 
 async def label(api: Api, transaction_id: str) -> None:

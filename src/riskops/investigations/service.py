@@ -22,6 +22,7 @@ from riskops.db.types import utcnow
 from riskops.decisions import repository as decisions
 from riskops.entities import service as entities
 from riskops.investigations import repository, ruledraft
+from riskops.investigations.metrics import FETCH_DURATION, RUN_DURATION, STEP_FAILURES
 from riskops.investigations.narrative import Findings, Narrator, TemplateNarrator, check
 from riskops.investigations.schemas import InvestigationCreate, Mode
 from riskops.investigations.tools import context as context_tool
@@ -212,6 +213,10 @@ async def run(
         "created_at": utcnow(),
     }
     await repository.insert_investigation(connection, row)
+    for step in trace.steps:
+        if step.error is not None:
+            STEP_FAILURES.labels(step.name).inc()
+    RUN_DURATION.labels(request.mode.value).observe(row["duration_ms"] / 1000)
     await audit.record(
         connection,
         actor,
@@ -244,7 +249,8 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get(connection: AsyncConnection, investigation_id: str) -> dict[str, Any]:
-    row = await repository.get(connection, investigation_id)
+    with FETCH_DURATION.time():
+        row = await repository.get(connection, investigation_id)
     if row is None:
         raise NotFound(
             f"investigation {investigation_id} does not exist",
