@@ -81,3 +81,13 @@ def test_run_an_investigation_follow_a_citation_and_draft_its_rule(
     expect(page).to_have_url(re.compile(r"/rules/drafts/[0-9A-Z]{26}$"))
     expect(page.locator("body")).to_contain_text("card_count_1h >= 5")
     shot(page, "41-investigation-rule-draft")
+
+    # The payment's own page carries the panel too: a deep run adds the similarity step.
+    page.goto(f"/transactions/{last['id']}")
+    panel = page.locator("#investigation")
+    expect(panel.locator(".recommendation")).to_have_attribute("data-action", "block_card")
+    panel.get_by_role("button", name="Run deep").click()
+    expect(panel).to_contain_text("Deep run by test approver")
+    panel.get_by_text("Steps (6)").click()
+    expect(panel.locator("details")).to_contain_text("similarity")
+    shot(page, "42-investigation-transaction-deep", full_page=True)

@@ -1,7 +1,8 @@
-"""The investigation panel of the case page, as a fragment: the latest investigation of the
-case (evidence cards, the narrative with each citation linked to its card, the
-recommendation), a quick/deep run button, and "draft this rule" handing the proposed rule to
-the rules draft flow. Loaded after the page, so a case page never waits for a run."""
+"""The investigation panel of the case and transaction pages, as a fragment: the latest
+investigation of the case or payment (evidence cards, the narrative with each citation
+linked to its card, the recommendation), quick/deep run buttons, and "draft this rule"
+handing the proposed rule to the rules draft flow. Loaded after the page, so a page never
+waits for a run."""
 
 import re
 from typing import Annotated, Any
@@ -21,7 +22,8 @@ from riskops.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 CITATION = re.compile(r"(\[[ES]\d+\])")
-CaseId = Annotated[str, Query(pattern=ULID)]
+SubjectId = Annotated[str | None, Query(pattern=ULID)]
+SUBJECTS = ("case_id", "transaction_id")  # what a console page investigates
 
 
 def segments(text: str) -> list[tuple[str, str | None]]:
@@ -37,13 +39,14 @@ def segments(text: str) -> list[tuple[str, str | None]]:
 def _panel(
     request: Request,
     user: ConsoleUser,
-    case_id: str,
+    subject: tuple[str, str],
     found: dict[str, Any] | None,
     error: RiskOpsError | None = None,
 ) -> Response:
     narrative = (found or {}).get("narrative")
     context = {
-        "case_id": case_id,
+        "subject_field": subject[0],
+        "subject_id": subject[1],
         "inv": found,
         "narrative": segments(narrative["text"]) if narrative else [],
         "can_run": user.can(Capability.INVESTIGATE),
@@ -55,11 +58,21 @@ def _panel(
 
 @router.get("/investigations/panel", response_class=HTMLResponse)
 async def panel(
-    request: Request, case_id: CaseId, user: User, connection: ReadConnection
+    request: Request,
+    user: User,
+    connection: ReadConnection,
+    case_id: SubjectId = None,
+    transaction_id: SubjectId = None,
 ) -> Response:
-    """The case's latest investigation and the buttons to run another."""
-    items = await service.listed(connection, None, case_id)
-    return _panel(request, user, case_id, items[0] if items else None)
+    """The latest investigation of a case or a payment and the buttons to run another."""
+    if case_id is not None:
+        subject = ("case_id", case_id)
+    elif transaction_id is not None:
+        subject = ("transaction_id", transaction_id)
+    else:
+        return _panel(request, user, ("case_id", ""), None, BadRequest("name a case or payment"))
+    items = await service.listed(connection, transaction_id, case_id)
+    return _panel(request, user, subject, items[0] if items else None)
 
 
 async def _form(request: Request, user: ConsoleUser, capability: Capability) -> dict[str, str]:
@@ -74,17 +87,22 @@ async def run(request: Request, user: User, connection: WriteConnection) -> Resp
     """Run a quick or deep investigation of a case (the API's rules and audit)."""
     runtime: Runtime = request.app.state.runtime
     form = await _form(request, user, Capability.INVESTIGATE)
-    case_id = form.get("case_id", "")
-    if form.get("mode") not in {m.value for m in Mode} or not re.fullmatch(ULID, case_id):
-        return _panel(request, user, case_id, None, BadRequest("choose quick or deep"))
-    body = InvestigationCreate(
-        case_id=case_id, mode=Mode(form["mode"]), include_rule_draft_preview=True
+    field = form.get("subject", "")
+    subject = (field if field in SUBJECTS else "case_id", form.get("subject_id", ""))
+    if (
+        field not in SUBJECTS
+        or form.get("mode") not in {m.value for m in Mode}
+        or not re.fullmatch(ULID, subject[1])
+    ):
+        return _panel(request, user, subject, None, BadRequest("choose quick or deep"))
+    body = InvestigationCreate.model_validate(
+        {field: subject[1], "mode": form["mode"], "include_rule_draft_preview": True}
     )
     try:
         found = await service.run(connection, runtime.similarity, body, user.principal.actor())
     except RiskOpsError as problem:
-        return _panel(request, user, case_id, None, problem)
-    return _panel(request, user, case_id, found)
+        return _panel(request, user, subject, None, problem)
+    return _panel(request, user, subject, found)
 
 
 @router.post("/investigations/{investigation_id}/rule-draft", response_class=HTMLResponse)
