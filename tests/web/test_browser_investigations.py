@@ -86,6 +86,7 @@ def test_run_an_investigation_follow_a_citation_and_draft_its_rule(
     page.goto(f"/transactions/{last['id']}")
     panel = page.locator("#investigation")
     expect(panel.locator(".recommendation")).to_have_attribute("data-action", "block_card")
+    expect(panel.get_by_text("Investigating…")).to_be_hidden()  # only while a run is in flight
     panel.get_by_role("button", name="Run deep").click()
     expect(panel).to_contain_text("Deep run by test approver")
     panel.get_by_text("Steps (6)").click()
