@@ -6,6 +6,7 @@ import pytest
 
 from riskops.auth.roles import Role
 from riskops.investigations.narrative import check
+from riskops.investigations.schemas import InvestigationOut
 from tests.cases.support import error_of, pay
 from tests.conftest import Api
 from tests.payments import OTHER_CARD
@@ -19,6 +20,7 @@ async def investigate(api: Api, role: Role = Role.ANALYST, **body: Any) -> dict[
     response = await api.client.post("/v1/investigations", json=body, headers=api.as_role(role))
     assert response.status_code == 201, response.text
     found: dict[str, Any] = response.json()
+    InvestigationOut.model_validate(found)  # the documented shape, nothing less
     return found
 
 

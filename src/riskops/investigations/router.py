@@ -10,7 +10,13 @@ from riskops.api.responses import ERRORS, json_response
 from riskops.auth.roles import Capability
 from riskops.auth.service import Principal
 from riskops.investigations import service
-from riskops.investigations.schemas import ULID, InvestigationCreate
+from riskops.investigations.schemas import (
+    ULID,
+    InvestigationCreate,
+    InvestigationOut,
+    InvestigationPage,
+)
+from riskops.rulesets.schemas import Draft
 
 router = APIRouter(prefix="/v1", tags=["investigations"])
 Investigator = Annotated[Principal, Depends(require(Capability.INVESTIGATE))]
@@ -19,7 +25,7 @@ InvestigationId = Annotated[str, Path(pattern=ULID)]
 QueryId = Annotated[str | None, Query(pattern=ULID)]
 
 
-@router.post("/investigations", status_code=201, responses=ERRORS)
+@router.post("/investigations", status_code=201, response_model=InvestigationOut, responses=ERRORS)
 async def run_investigation(
     body: InvestigationCreate,
     connection: WriteConnection,
@@ -32,7 +38,7 @@ async def run_investigation(
     return json_response(found, 201)
 
 
-@router.get("/investigations", responses=ERRORS)
+@router.get("/investigations", response_model=InvestigationPage, responses=ERRORS)
 async def list_investigations(
     connection: ReadConnection,
     _: Reader,
@@ -43,7 +49,7 @@ async def list_investigations(
     return json_response({"items": await service.listed(connection, transaction_id, case_id)})
 
 
-@router.get("/investigations/{investigation_id}", responses=ERRORS)
+@router.get("/investigations/{investigation_id}", response_model=InvestigationOut, responses=ERRORS)
 async def get_investigation(
     investigation_id: InvestigationId, connection: ReadConnection, _: Reader
 ) -> Response:
@@ -51,7 +57,12 @@ async def get_investigation(
     return json_response(await service.get(connection, investigation_id))
 
 
-@router.post("/investigations/{investigation_id}/rule-draft", status_code=201, responses=ERRORS)
+@router.post(
+    "/investigations/{investigation_id}/rule-draft",
+    status_code=201,
+    response_model=Draft,
+    responses=ERRORS,
+)
 async def draft_rule(
     investigation_id: InvestigationId, connection: WriteConnection, principal: RuleDrafter
 ) -> Response:
