@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from riskops.auth.roles import Role
+from riskops.decisions.cards import with_check_digit
 from riskops.investigations.narrative import check
 from riskops.investigations.schemas import InvestigationOut
 from tests.cases.support import error_of, pay
@@ -236,3 +237,19 @@ async def test_roles_on_every_endpoint(api: Api) -> None:
     for path in (f"/v1/investigations/{found['id']}", "/v1/investigations"):
         error_of(await api.client.get(path), 401, "unauthorized")
     error_of(await api.client.post("/v1/investigations", json=run), 401, "unauthorized")
+
+
+async def test_cards_sharing_a_device_are_linked_and_the_device_watch_listed(api: Api) -> None:
+    for i in range(3):
+        last = await pay(api, card_number=with_check_digit(f"4{i:014d}"), device_id="dev-farm")
+    found = await investigate(api, transaction_id=last["id"])
+    linked = next(p for p in found["patterns"] if p["name"] == "linked_entities")
+    assert linked["entity"] == {"kind": "device", "id": "dev-farm"}
+    assert linked["facts"] == {"kind": "device", "cards": 3}
+    cited = {e["id"]: e for e in found["evidence"]}
+    assert [cited[i]["kind"] for i in linked["evidence_ids"]] == ["links"]
+    assert found["recommendation"]["action"] == "watch_list_entity"
+    assert found["recommendation"]["entity"] == {"kind": "device", "id": "dev-farm"}
+    # One card on its own device is not evidence of anything.
+    alone = await investigate(api, transaction_id=(await pay(api, device_id="dev-own"))["id"])
+    assert "links" not in {e["kind"] for e in alone["evidence"]}

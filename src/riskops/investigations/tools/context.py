@@ -21,6 +21,9 @@ FRAUD_EVIDENCE_LIMIT = 10  # labelled-fraud payments cited one by one
 # Which list holds which of the payment's values (exact matches: the rule hits cover CIDR).
 BLOCK_LISTS = (("blocked_cards", "card"), ("blocked_devices", "device_id"), ("blocked_ips", "ip"))
 FRAUD = 1
+# Whose window totals and links the patterns read (velocity: card; sharing: device, IP). A
+# merchant's all-time summary is a scan of its every payment, and nothing reads it.
+SUMMARISED = frozenset({EntityKind.CARD, EntityKind.DEVICE, EntityKind.IP})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,8 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
         rows = await entities.recent(connection, kind, value, HISTORY_LIMIT, at - given.window)
         earlier = [r for r in rows if r["id"] != payment["id"] and r["occurred_at"] <= at]
         histories[kind.value] = earlier
-        summaries[kind.value] = await entities.summary(connection, kind, value, at)
+        if kind in SUMMARISED:
+            summaries[kind.value] = await entities.summary(connection, kind, value, at)
         frauds = [r for r in earlier if r["label"] == FRAUD]
         refs[f"history:{kind.value}"] = bag.add(
             "history",
@@ -146,7 +150,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
                     f"Payment {row['id']} of the same {kind.value} is labelled fraud",
                     transaction_id=row["id"],
                 )
-        linked = summaries[kind.value]["linked"]
+        linked = summaries.get(kind.value, {}).get("linked", {})
         # One card behind a device is the normal case: only sharing is evidence.
         if kind in (EntityKind.DEVICE, EntityKind.IP) and len(linked.get("card", [])) > 1:
             refs[f"links:{kind.value}"] = bag.add(
