@@ -7,6 +7,7 @@ Functions take the caller's connection and never begin or commit.
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -32,7 +33,7 @@ from riskops.investigations.tools import similar as similar_tool
 from riskops.investigations.tools.context import Context
 from riskops.investigations.tools.patterns import Pattern
 from riskops.investigations.tools.similar import SimilarCases
-from riskops.investigations.trace import Trace
+from riskops.investigations.trace import Trace, error_of
 from riskops.similarity.service import Similarity
 
 LIST_LIMIT = 50
@@ -80,6 +81,29 @@ async def _subject(
 
 async def _patterns(context: Context) -> list[Pattern]:
     return pattern_tool.detect(context)
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    text: str
+    narrator: str  # who wrote it: the configured narrator, or the template it fell back to
+    fallback_from: dict[str, Any] | None  # why the configured narrator's text was refused
+
+
+async def _narrate(narrator: Narrator, findings: Findings) -> Told:
+    """The narrator's text if every sentence cites known evidence; else the template's."""
+    known = [e.id for e in findings.evidence]
+    try:
+        return Told(check(narrator.narrate(findings), known), narrator.name, None)
+    except Exception as error:  # any narrator may fail or make things up: fall back
+        if isinstance(narrator, TemplateNarrator):
+            raise
+        template = TemplateNarrator()
+        return Told(check(template.narrate(findings), known), template.name, error_of(error))
+
+
+def _told(told: Told) -> dict[str, Any]:
+    return {"chars": len(told.text), "narrator": told.narrator, "fallback_from": told.fallback_from}
 
 
 def _pattern_outputs(found: list[Pattern]) -> dict[str, Any]:
@@ -159,11 +183,8 @@ async def run(
         )
         findings = Findings(ctx, ps, similar, recommendation)
 
-        async def _narrate() -> str:
-            return check(narrator.narrate(findings), [e.id for e in findings.evidence])
-
         narrative = await trace.run(
-            "narrative", {"narrator": narrator.name}, _narrate, lambda t: {"chars": len(t)}
+            "narrative", {"narrator": narrator.name}, lambda: _narrate(narrator, findings), _told
         )
         if request.include_rule_draft_preview:
             rule = ruledraft.propose(investigation_id, ps)
@@ -194,7 +215,7 @@ async def run(
             "recommendation": recommendation.as_dict() if recommendation else None,
             "narrative": None
             if narrative is None
-            else {"narrator": narrator.name, "text": narrative},
+            else {"narrator": narrative.narrator, "text": narrative.text},
             "rule_draft_preview": preview,
             "plan": plan,
         }
