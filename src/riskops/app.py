@@ -22,7 +22,9 @@ from riskops.jobs.router import router as jobs_router
 from riskops.labels.router import router as labels_router
 from riskops.ledger.router import router as ledger_router
 from riskops.lists.router import router as lists_router
+from riskops.maintenance.router import router as maintenance_router
 from riskops.ml.router import router as models_router
+from riskops.observability import tracing
 from riskops.observability.metrics import router as metrics_router
 from riskops.processes.placement import ProcessRole
 from riskops.processes.supervisor import WorkerSupervisor
@@ -80,7 +82,10 @@ def create_app(
     app.include_router(lists_router)
     app.include_router(rulesets_router)
     app.include_router(jobs_router)
+    app.include_router(maintenance_router)
     for router in (cases_router, labels_router, entities_router, investigations_router):
         app.include_router(router)
     install_console(app)
+    if settings.tracing:
+        tracing.configure(app)
     return app

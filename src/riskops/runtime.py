@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from riskops import contracts
 from riskops.analytics.tasks import AnalyticsConsumer
 from riskops.auth import service as key_service
+from riskops.auth.rate_limits import TokenBuckets
 from riskops.auth.roles import Role
 from riskops.auth.service import KeyVerifier
 from riskops.auth.throttle import AuthThrottle
+from riskops.auth.tokens import TokenVerifier
 from riskops.cases.service import CasePolicy
 from riskops.cases.tasks import CasesConsumer
 from riskops.core.background import finish
@@ -91,6 +93,9 @@ class Runtime:
     writer: DecisionWriter
     pipeline: DecisionPipeline
     keys: KeyVerifier
+    tokens: TokenVerifier | None  # OIDC bearer tokens; None unless an issuer is configured
+    payment_limits: TokenBuckets  # POST /v1/transactions, per principal
+    console_limits: TokenBuckets  # console requests, per signed-in principal
     bus: EventBus
     labels: LabelService
     consumers: ConsumerRegistry  # every consumer group, by name
@@ -236,6 +241,13 @@ async def build_runtime(
         writer=writer,
         pipeline=pipeline,
         keys=keys,
+        tokens=TokenVerifier(settings) if settings.jwt_enabled else None,
+        payment_limits=TokenBuckets(
+            "payments", settings.rate_limit_transactions, settings.rate_limit_transactions_burst
+        ),
+        console_limits=TokenBuckets(
+            "console requests", settings.rate_limit_console, settings.rate_limit_console_burst
+        ),
         bus=bus,
         labels=labels,
         consumers=consumers,

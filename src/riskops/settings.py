@@ -93,11 +93,48 @@ class Settings(BaseSettings):
     auth_failure_window: Duration = Field(default=timedelta(minutes=5), gt=timedelta(0))
     auth_lockout: Duration = Field(default=timedelta(minutes=5), gt=timedelta(0))
 
+    # OIDC bearer tokens (src/riskops/auth/tokens.py): off unless a public key or a JWKS URL
+    # is set; then issuer and audience are required and checked on every token.
+    jwt_issuer: str | None = Field(default=None, description="The `iss` tokens must carry")
+    jwt_audience: str | None = Field(default=None, description="The `aud` tokens must name")
+    jwt_public_key: str | None = Field(default=None, description="The issuer's PEM public key")
+    jwt_jwks_url: str | None = Field(default=None, description="The issuer's JWKS document")
+    jwt_role_claim: str = Field(
+        default="roles",
+        pattern=r"^[A-Za-z0-9_:/.-]+$",
+        description="Claim holding the role(s), a string or a list; dots walk nested objects",
+    )
+    jwt_algorithms: list[Literal["RS256", "ES256"]] = Field(
+        default=["RS256", "ES256"], min_length=1
+    )
+    jwt_leeway: Duration = Field(
+        default=timedelta(seconds=30), ge=timedelta(0), le=timedelta(minutes=5)
+    )
+    jwt_jwks_cache: Duration = Field(
+        default=timedelta(minutes=10), gt=timedelta(0), description="How long fetched keys live"
+    )
+
+    # Rate limits per principal and process (a token bucket each); a rate of 0 turns one off.
+    # Several API processes each allow this much. Idempotent replays are never limited.
+    rate_limit_transactions: float = Field(
+        default=1000.0, ge=0, description="POST /v1/transactions per second and caller"
+    )
+    rate_limit_transactions_burst: int = Field(default=2000, ge=1)
+    rate_limit_console: float = Field(
+        default=50.0, ge=0, description="Console requests per second and signed-in user"
+    )
+    rate_limit_console_burst: int = Field(default=200, ge=1)
+
     auto_migrate: bool = Field(default=True, description="Upgrade the schema at start")
     bootstrap_admin_key: bool = Field(
         default=True, description="On first start with no keys, create and print an admin key"
     )
 
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry spans per request, decision stage and event, exported by "
+        "OTLP as the standard OTEL_* variables say; off costs nothing",
+    )
     host: str = "127.0.0.1"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, for a log shipper"
@@ -188,6 +225,12 @@ class Settings(BaseSettings):
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:
             raise ValueError("review_threshold must not exceed decline_threshold")
+        if self.jwt_public_key and self.jwt_jwks_url:
+            raise ValueError("set RISKOPS_JWT_PUBLIC_KEY or RISKOPS_JWT_JWKS_URL, not both")
+        if self.jwt_enabled and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError(
+                "bearer tokens need RISKOPS_JWT_ISSUER and RISKOPS_JWT_AUDIENCE to be checked"
+            )
         if self.environment == "production":
             if self.card_token_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
@@ -213,6 +256,11 @@ class Settings(BaseSettings):
     def session_max_age_seconds(self) -> int:
         """The session lifetime in whole seconds (what the cookie signer takes)."""
         return int(self.session_max_age.total_seconds())
+
+    @property
+    def jwt_enabled(self) -> bool:
+        """Bearer tokens are accepted once the issuer's key (or where to fetch it) is known."""
+        return bool(self.jwt_public_key or self.jwt_jwks_url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -50,7 +50,7 @@ def test_outcomes_and_channels_are_spelled_only_in_their_enums() -> None:
     found = []
     for path in sorted(SRC.rglob("*.py")):
         name = path.relative_to(SRC).as_posix()
-        if name in NOT_YET:
+        if name in NOT_YET or name.startswith("db/migrations/"):  # frozen history
             continue
         found += [f"{name}:{line}: {value!r}" for line, value in spellings(path.read_text())]
     assert found == [], "use Outcome / Channel members instead:\n" + "\n".join(found)

@@ -110,6 +110,19 @@ class OnlineStoreContract(ABC):
         )
         assert not raw.replayed
 
+    async def test_clear_forgets_windows_novelty_and_replay_markers(
+        self, store: OnlineStore
+    ) -> None:
+        first = make_payment(amount=1234)
+        await store.record(first)
+        await store.record(make_payment(at=T0 + MICROSECOND, amount=1))
+        await store.clear()
+        # The same transaction again is a first recording, not a replay, and counts alone.
+        raw = await store.record(first)
+        assert not raw.replayed
+        assert all(s == WindowStats(1, 1234, 1, 1) for s in raw.card.windows.values())
+        assert raw.card_new_merchant and raw.account_new_device
+
     @pytest.mark.parametrize("window", list(WINDOWS))
     async def test_window_excludes_exactly_w_ago_and_includes_just_after(
         self, store: OnlineStore, window: str

@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability, allows
 from riskops.auth.service import Principal
+from riskops.auth.tokens import looks_like_token
 from riskops.core.errors import Forbidden, Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+_bearer = HTTPBearer(
+    auto_error=False, description="API key, or an OIDC token when an issuer is configured"
+)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key header")
 
 
@@ -60,7 +63,24 @@ async def authorize(
         raise Unauthorized(
             "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key`"
         )
-    return permit(await runtime.keys.verify(raw_key, client), capability)
+    return permit(await identify(runtime, raw_key, client), capability)
+
+
+async def identify(runtime: Runtime, raw: str, client: str) -> Principal:
+    """The caller an API key or, when an issuer is configured, a bearer token names.
+
+    Told apart by shape: a JWT has three dot-separated parts, a key none. Bad tokens count
+    against `client` like bad keys do."""
+    tokens = runtime.tokens
+    if tokens is None or not looks_like_token(raw):
+        return await runtime.keys.verify(raw, client)
+    throttle = runtime.keys.throttle
+    throttle.check(client)
+    try:
+        return await tokens.verify(raw)
+    except Unauthorized:
+        throttle.failed(client)
+        raise
 
 
 def client_of(request: Request) -> str:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from riskops.auth.rate_limits import TokenBuckets
     from riskops.auth.service import KeyVerifier
+    from riskops.auth.tokens import TokenVerifier
     from riskops.decisions.pipeline import DecisionPipeline
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
@@ -33,6 +35,15 @@ class Runtime(Protocol):
 
     @property
     def keys(self) -> "KeyVerifier": ...
+
+    @property
+    def tokens(self) -> "TokenVerifier | None": ...
+
+    @property
+    def payment_limits(self) -> "TokenBuckets": ...
+
+    @property
+    def console_limits(self) -> "TokenBuckets": ...
 
     @property
     def pipeline(self) -> "DecisionPipeline": ...

@@ -34,6 +34,7 @@ class AdminAction(StrEnum):
     CASE_REOPENED = "case.reopened"
     TRANSACTION_LABELLED = "transaction.labelled"
     LABELS_IMPORTED = "labels.imported"
+    DATA_RESET = "data.reset"  # facts emptied for a demo (development only)
     INVESTIGATION_RUN = "investigation.run"
     INVESTIGATION_RULE_DRAFTED = "investigation.rule_drafted"
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from riskops.auth.models import ApiKey
 from riskops.cases.models import Case, Disposition
 from riskops.cases.repository import OPEN_STATUSES
+from riskops.core.outcome import Outcome
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
@@ -62,7 +63,7 @@ async def figures(connection: AsyncConnection, now: datetime, window: timedelta)
     for row in closed:
         outcomes[row.disposition] = outcomes.get(row.disposition, 0) + 1
         hours.append((row.closed_at - row.opened_at).total_seconds() / 3600)
-    reviews = [r for r in closed if r.source == "review"]
+    reviews = [r for r in closed if r.source == Outcome.REVIEW]
     confirmed = sum(r.disposition == "fraud_confirmed" for r in reviews)
     found = await connection.execute(
         select(api_keys.c.id, api_keys.c.name).where(api_keys.c.id.in_(list(workload)))
@@ -115,7 +116,7 @@ async def _recall(connection: AsyncConnection, since: datetime) -> dict[str, Any
     return {
         "fraud_labelled": total,
         **{
-            status: round(counts.get(status, 0) / total, 4) if total else None
-            for status in ("decline", "review", "approve")
+            status.value: round(counts.get(status, 0) / total, 4) if total else None
+            for status in reversed(Outcome)  # strongest first
         },
     }

@@ -34,6 +34,10 @@ router = APIRouter(prefix="/v1", tags=["cases"])
 Analyst = Annotated[Principal, Depends(require(Capability.WORK_CASES))]
 
 
+AMOUNT_MAX = 10**12  # a payment's own bound (decisions/requests.py)
+AGE_HOURS_MAX = 24 * 366 * 10  # ten years: older cases are not in a queue
+
+
 def policy(runtime: Runtime) -> CasePolicy:
     return CasePolicy(runtime.settings.case_join_window, runtime.settings.case_sla)
 
@@ -46,12 +50,12 @@ async def list_cases(
     status: CaseStatus | None = None,
     assignee: Annotated[str | None, Query(max_length=64)] = None,
     reason_code: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = None,
-    min_amount: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
-    max_amount: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
+    min_amount: Annotated[int | None, Query(ge=0, le=AMOUNT_MAX, description="Minor units")] = None,
+    max_amount: Annotated[int | None, Query(ge=0, le=AMOUNT_MAX, description="Minor units")] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     channel: Channel | None = None,
-    min_age_hours: Annotated[float | None, Query(ge=0)] = None,
-    max_age_hours: Annotated[float | None, Query(ge=0)] = None,
+    min_age_hours: Annotated[float | None, Query(ge=0, le=AGE_HOURS_MAX)] = None,
+    max_age_hours: Annotated[float | None, Query(ge=0, le=AGE_HOURS_MAX)] = None,
     sort: CaseSort = CaseSort.PRIORITY,
     limit: Annotated[int, Query(ge=1)] = 50,
     cursor: Cursor = None,

@@ -22,6 +22,7 @@ from riskops.cases.schemas import (
 )
 from riskops.core.errors import Conflict, NotFound
 from riskops.core.ids import new_id
+from riskops.core.outcome import Outcome
 from riskops.db.types import utcnow
 from riskops.decisions import repository as decisions
 from riskops.entities import repository as entities
@@ -168,7 +169,7 @@ async def open_for_review(
                 after={"transaction_id": transaction_id},
             )
             return str(joined["id"])
-    opened = await _new_case(connection, payment, "review", policy, audit.SYSTEM)
+    opened = await _new_case(connection, payment, Outcome.REVIEW, policy, audit.SYSTEM)
     return str(opened["id"]) if opened else None
 
 

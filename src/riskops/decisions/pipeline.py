@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from riskops.decisions.requests import TransactionCreate
 from riskops.decisions.scoring import Scorer
 from riskops.decisions.writer import DecisionWriter
 from riskops.features import OnlineStore, compute_features
+from riskops.observability import tracing
 from riskops.observability.metrics import DECISION_LATENCY, DECISION_SCORE, DECISIONS
 from riskops.rules import RulesEngine
 
@@ -80,6 +82,10 @@ class DecisionPipeline:
         self._inflight: dict[tuple[str, str], _Claim] = {}
         self.feed = DecisionFeed()  # the console's live view; a no-op without subscribers
 
+    def forget_accounts(self) -> None:
+        """Drop the account-currency cache: the accounts were emptied (admin reset)."""
+        self._currencies.clear()
+
     def use_scorer(self, scorer: Scorer | None) -> None:
         """Score with `scorer` from the next decision on; None: the rules alone."""
         self.scorer = scorer
@@ -90,8 +96,16 @@ class DecisionPipeline:
         self.rules = rules
 
     async def submit(
-        self, request: TransactionCreate, idempotency_key: str, principal: Principal
+        self,
+        request: TransactionCreate,
+        idempotency_key: str,
+        principal: Principal,
+        admit: Callable[[], None] | None = None,
     ) -> DecisionResult:
+        """Decide `request`, or replay the answer stored under its idempotency key.
+
+        `admit` runs once the request is known not to be a replay, before any work is spent
+        on it; it raises to refuse (the rate limit), so a stored answer is always replayed."""
         started = time.perf_counter()
         scope = (request.account_id, idempotency_key)
         request_hash = self._request_hash(request)
@@ -105,7 +119,9 @@ class DecisionPipeline:
         claim = _Claim(request_hash, asyncio.get_running_loop().create_future())
         self._inflight[scope] = claim
         try:
-            result = await self._submit(request, idempotency_key, request_hash, principal, started)
+            result = await self._submit(
+                request, idempotency_key, request_hash, principal, started, admit
+            )
             claim.done.set_result(result.document)
             return result
         except BaseException as error:
@@ -122,25 +138,31 @@ class DecisionPipeline:
         request_hash: str,
         principal: Principal,
         started: float,
+        admit: Callable[[], None] | None,
     ) -> DecisionResult:
         """ARCHITECTURE's decision path from step 2: idempotency, features, rules, model and
         policy (the assessment, outside any transaction), one durable write, the answer."""
-        found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
+        with tracing.stage("decision.idempotency_lookup"):
+            found = await self._lookup.submit(LookupKey(request.account_id, idempotency_key))
         if found.stored is not None:
             document = await self._stored_document(found.stored)
             return self._replay(document, found.stored.request_hash, request_hash, idempotency_key)
+        if admit is not None:
+            admit()
         opens_account = self._claim_currency(request.account_id, request.currency, found.currency)
         now = datetime.now(UTC)
         payment = self._payment(request, now)
-        features = await compute_features(self._store, payment)
-        assessment = assess(
-            payment,
-            features,
-            rules=self.rules,
-            scorer=self.scorer,
-            thresholds=self._thresholds,
-            started=started,
-        )
+        with tracing.stage("decision.features"):
+            features = await compute_features(self._store, payment)
+        with tracing.stage("decision.assess"):  # rules, model and policy
+            assessment = assess(
+                payment,
+                features,
+                rules=self.rules,
+                scorer=self.scorer,
+                thresholds=self._thresholds,
+                started=started,
+            )
         record = decision_record(
             payment,
             assessment,
@@ -150,7 +172,9 @@ class DecisionPipeline:
             submitted_by=principal.key_id,
             opens_account=opens_account,
         )
-        if await self._writer.submit(record.rows):
+        with tracing.stage("decision.write"):  # one group-committed transaction
+            written = await self._writer.submit(record.rows)
+        if written:
             # Counted once durable: a replay or a lost race is not a new decision.
             DECISIONS.labels(assessment.outcome.value).inc()
             DECISION_LATENCY.observe(assessment.latency_ms / 1000)

@@ -24,6 +24,7 @@ from riskops.events.envelope import (
     outbox_row,
 )
 from riskops.features import FEATURE_DESCRIPTIONS
+from riskops.observability import tracing
 
 EVENT_SOURCE = "/riskops/decisions"
 Row = dict[str, Any]
@@ -87,6 +88,7 @@ def transaction_created(document: dict[str, Any], now: datetime) -> dict[str, An
         source=EVENT_SOURCE,
         subject=document["id"],
         time=now,
+        traceparent=tracing.current_traceparent(),
         data={k: v for k, v in document.items() if k != "decision"},
     )
 
@@ -98,6 +100,7 @@ def risk_assessed(payment: Payment, document: dict[str, Any], now: datetime) -> 
         source=EVENT_SOURCE,
         subject=payment.transaction_id,
         time=now,
+        traceparent=tracing.current_traceparent(),
         data={
             "transaction_id": payment.transaction_id,
             "account_id": payment.account_id,

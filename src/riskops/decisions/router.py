@@ -1,5 +1,6 @@
 """HTTP for decisions: submit a payment, read transactions, their audit, and the stats."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -86,7 +87,11 @@ async def create_transaction(request: Request) -> Response:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_input=False)]
         ) from None
-    result = await runtime.pipeline.submit(body, idempotency_key, principal)
+    # The bucket is consulted only once the pipeline knows this is not a replay: a retry of a
+    # stored answer is never limited, whatever the caller's bucket holds.
+    limits = runtime.payment_limits
+    admit = partial(limits.take, principal.key_id) if limits.enabled else None
+    result = await runtime.pipeline.submit(body, idempotency_key, principal, admit)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return json_response(result.document, 201, headers)
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.cases.models import Case, CaseTransaction
 from riskops.cases.repository import OPEN_STATUSES
+from riskops.core.outcome import Outcome
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
@@ -110,10 +111,7 @@ async def summary(
         columns.append(func.sum(case((inside, transactions.c.amount_minor), else_=0)))
     columns += [
         func.count(),
-        *(
-            func.sum(case((decisions.c.status == s, 1), else_=0))
-            for s in ("approve", "review", "decline")
-        ),
+        *(func.sum(case((decisions.c.status == s, 1), else_=0)) for s in Outcome),
     ]
     row = (
         await connection.execute(

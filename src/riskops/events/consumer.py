@@ -20,6 +20,7 @@ from riskops.core.errors import RiskOpsError
 from riskops.db.types import utcnow
 from riskops.events.bus import Delivered, EventBus, Message, Subscription
 from riskops.events.envelope import dlq_topic
+from riskops.observability import tracing
 
 log = logging.getLogger(__name__)
 # Per event type: None for a valid event, else the first violation. The composition root
@@ -163,7 +164,16 @@ class ConsumerRunner:
                 items.append(decode(message, self.consumer.accepts, self.validators))
             except PoisonMessage as error:
                 await self.dead_letter(message, error, attempts=1)
-        outcomes = await self.consumer.handle_batch(items) if items else []
+        # Each event's handling joins the trace of the request that wrote it.
+        spans = tracing.start_spans(
+            f"riskops.consume {self.group}",
+            [item.event.get("traceparent") for item in items],
+            **{"messaging.consumer.group.name": self.group},
+        )
+        try:
+            outcomes = await self.consumer.handle_batch(items) if items else []
+        finally:
+            tracing.end_spans(spans)
         for item, outcome in zip(items, outcomes, strict=True):
             if outcome is None:
                 self.processed += 1

@@ -28,6 +28,7 @@ from riskops.events.bus import EventBus, Message
 from riskops.events.embedded import EmbeddedLog
 from riskops.events.envelope import headers_for
 from riskops.events.models import OutboxEvent
+from riskops.observability import tracing
 
 log = logging.getLogger(__name__)
 outbox = table_of(OutboxEvent)
@@ -98,12 +99,19 @@ class OutboxRelay:
             Message(topic, orjson.dumps(payload), key, headers_for(payload))
             for _, topic, key, payload in rows
         ]
-        if self._same_database:
-            # The log lives in this database: append and mark in one transaction.
-            assert isinstance(self.bus, EmbeddedLog)
-            await self.bus.append(connection, messages)
-        else:
-            await self.bus.publish(messages)
+        # Each event's publish joins the trace of the request that wrote it.
+        spans = tracing.start_spans(
+            "riskops.relay.publish", [payload.get("traceparent") for *_, payload in rows]
+        )
+        try:
+            if self._same_database:
+                # The log lives in this database: append and mark in one transaction.
+                assert isinstance(self.bus, EmbeddedLog)
+                await self.bus.append(connection, messages)
+            else:
+                await self.bus.publish(messages)
+        finally:
+            tracing.end_spans(spans)
         await connection.execute(
             update(outbox)
             .where(outbox.c.id.in_([row[0] for row in rows]))

@@ -114,6 +114,11 @@ class MemoryOnlineStore:
         self._merchant_keep_us = duration_us(merchant_history(label_delay))
         self._state_ttl_us = duration_us(state_ttl(label_delay))
         self._snapshot_path = snapshot_path
+        self._empty()
+        if snapshot_path is not None and snapshot_path.exists():
+            self.restore(snapshot_path)
+
+    def _empty(self) -> None:
         self._series: dict[EntityKind, dict[str, bytearray]] = {kind: {} for kind in EntityKind}
         self._codes: dict[str, int] = {}
         self._card_countries: dict[str, int] = {}
@@ -131,8 +136,12 @@ class MemoryOnlineStore:
         self._older_replies: dict[str, bytes] = {}
         self._clock: dict[str, int] = {}
         self._sweep: Iterator[int] | None = None
-        if snapshot_path is not None and snapshot_path.exists():
-            self.restore(snapshot_path)
+
+    async def clear(self) -> None:
+        """Forget every window and marker (the data was emptied); the snapshot too."""
+        self._empty()
+        if self._snapshot_path is not None:
+            self._snapshot_path.unlink(missing_ok=True)
 
     async def record(self, payment: Payment) -> RawAggregates:
         # No await inside: on one event loop the record is atomic, concurrent calls serialise.

@@ -408,6 +408,17 @@ class RedisOnlineStore:
     async def ping(self) -> None:
         await self._redis.ping()
 
+    async def clear(self) -> None:
+        """Delete every key under this store's prefix (the data was emptied)."""
+        batch: list[bytes | str] = []
+        async for key in self._redis.scan_iter(match=f"{self._prefix}*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                await self._redis.unlink(*batch)
+                batch.clear()
+        if batch:
+            await self._redis.unlink(*batch)
+
     async def close(self) -> None:
         if self._owns_client:
             await self._redis.aclose()

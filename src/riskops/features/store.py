@@ -76,6 +76,10 @@ class OnlineStore(Protocol):
         """Raise if the store cannot serve (health checks)."""
         ...
 
+    async def clear(self) -> None:
+        """Forget all state: the facts it was built from were emptied (admin reset)."""
+        ...
+
     async def close(self) -> None:
         """Release connections, persist what the adapter persists."""
         ...

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.auth.service import Principal
 from riskops.investigations.tools.patterns import HIGH_AMOUNT, SMALL_AMOUNT, Pattern
+from riskops.rules.ruleset import RuleAction
 from riskops.rulesets import service as rulesets
 from riskops.rulesets.validation import problems
 
@@ -48,7 +49,7 @@ def propose(investigation_id: str, patterns: list[Pattern]) -> dict[str, Any] | 
             "name": f"{pattern.name.replace('_', ' ').capitalize()} (investigation)",
             "description": f"From investigation {investigation_id}: {pattern.explanation}",
             "expression": expression,
-            "action": "review",
+            "action": RuleAction.REVIEW.value,
             "reason_code": f"INV_{pattern.name.upper()}"[:64],
             "severity": "high" if pattern.strength >= 0.7 else "medium",
             "evidence_ids": pattern.evidence_ids,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from riskops.core.console import LazyConsole
+from riskops.rules import RuleAction
+from riskops.rulesets.content import DraftAction
 
 if TYPE_CHECKING:
     import httpx
@@ -76,8 +78,8 @@ def read_rules(path: Path) -> list[dict[str, Any]]:
         rules = tomllib.loads(text).get("rules", [])
         for rule in rules:
             rule.pop("enabled", None)
-            if rule.get("action") == "approve_override":
-                rule["action"] = "approve"
+            if rule.get("action") == RuleAction.APPROVE_OVERRIDE:
+                rule["action"] = DraftAction.APPROVE.value
         return list(rules)
     document = json.loads(text)
     return list(document["rules"] if isinstance(document, dict) else document)
@@ -229,7 +231,7 @@ def submit(draft_id: str, url: Url = DEFAULT_URL, key: Key = "") -> None:
     out.print(f"draft {draft_id}: {done['status']}")
 
 
-@rules_app.command("approve")
+@rules_app.command()
 def approve(draft_id: str, url: Url = DEFAULT_URL, key: Key = "") -> None:
     """Approve someone else's draft: it becomes the next active version."""
     done = _call(url, key, "POST", f"/v1/rulesets/drafts/{draft_id}/approve")

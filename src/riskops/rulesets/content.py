@@ -6,7 +6,11 @@ the engine's Ruleset.
 
 import hashlib
 import json
+from enum import StrEnum
 from typing import Any, Final
+
+from riskops.core.outcome import Outcome
+from riskops.rules import RuleAction
 
 # The shape of a rule in a draft, a version and the API, in display order.
 RULE_FIELDS: Final = (
@@ -19,7 +23,18 @@ RULE_FIELDS: Final = (
     "severity",
     "mode",
 )
-ACTIONS: Final = ("decline", "review", "approve", "tag")
+
+
+class DraftAction(StrEnum):
+    """How a draft names a rule's action: by the outcome it asks for (a tag asks for none)."""
+
+    DECLINE = RuleAction.DECLINE.value
+    REVIEW = RuleAction.REVIEW.value
+    APPROVE = Outcome.APPROVE.value  # the allow-list override (RuleAction.APPROVE_OVERRIDE)
+    TAG = RuleAction.TAG.value
+
+
+ACTIONS: Final = tuple(action.value for action in DraftAction)
 MODES: Final = ("active", "shadow")
 
 RuleDict = dict[str, Any]

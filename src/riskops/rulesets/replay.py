@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from riskops.core.outcome import Outcome
 from riskops.core.payment import Channel, Payment
 from riskops.decisions.policy import Thresholds, decide
 from riskops.decisions.scoring import rules_only_score
@@ -35,7 +36,7 @@ from riskops.rules.lists import ListSnapshot
 from riskops.rulesets.content import RuleDict
 from riskops.rulesets.validation import build_ruleset
 
-OUTCOMES = ("approve", "review", "decline")
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
 TOP_HITS = 20
 
 

@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends, Path
 
 from riskops.api.deps import ReadConnection, Reader, RuntimeDep, WriteConnection, require
 from riskops.api.responses import ERRORS
@@ -149,6 +149,8 @@ async def backtest_draft(
 
 
 @router.get("/{version}", response_model=Version, responses=ERRORS)
-async def get_version(version: int, connection: ReadConnection, _: Reader) -> dict[str, Any]:
+async def get_version(
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], connection: ReadConnection, _: Reader
+) -> dict[str, Any]:
     """One version with its rules, in the shape a draft takes."""
     return version_document(await service.get_version(connection, version))

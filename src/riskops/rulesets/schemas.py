@@ -1,18 +1,19 @@
 """API shapes of ruleset versions, drafts and backtests."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from riskops.api.params import IsoDateTime
+from riskops.rulesets.content import DraftAction
 
 RULE_EXAMPLE = {
     "id": "big_amount",
     "name": "Large payment",
     "description": "Payments above 220.00 go to review",
     "expression": "amount_minor > 22000",
-    "action": "review",
+    "action": DraftAction.REVIEW.value,
     "reason_code": "LARGE_AMOUNT",
     "severity": "medium",
     "mode": "active",
@@ -22,12 +23,16 @@ RULE_EXAMPLE = {
 Rules = list[dict[str, Any]]
 
 
+# Versions are numbered from 1 in an INTEGER column: anything else cannot name one.
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class Rule(BaseModel):
     id: str
     name: str
     description: str
     expression: str = Field(description="CEL over payment fields and features; a bool")
-    action: Literal["decline", "review", "approve", "tag"]
+    action: DraftAction
     reason_code: str
     severity: Literal["low", "medium", "high", "critical"]
     mode: Literal["active", "shadow"] = Field(
@@ -61,9 +66,11 @@ class VersionList(BaseModel):
 class DraftCreate(BaseModel):
     """A whole candidate ruleset, or `from_version` to roll back to an earlier version's rules."""
 
-    base_version: int | None = Field(default=None, description="Default: the active version")
+    base_version: VersionNumber | None = Field(
+        default=None, description="Default: the active version"
+    )
     rules: Rules | None = Field(default=None, examples=[[RULE_EXAMPLE]])
-    from_version: int | None = None
+    from_version: VersionNumber | None = None
     comment: str = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
@@ -74,7 +81,7 @@ class DraftCreate(BaseModel):
 
 
 class DraftUpdate(BaseModel):
-    base_version: int | None = None
+    base_version: VersionNumber | None = None
     rules: Rules
     comment: str | None = Field(default=None, max_length=2000)
 

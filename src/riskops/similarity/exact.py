@@ -144,6 +144,18 @@ class ExactIndex:
                 if i is not None:
                     matrix.alive[i] = False
 
+    def clear(self) -> None:
+        # The table's sequence may restart once emptied (SQLite): a mirror that remembered
+        # the old last row would never catch up again.
+        for embedding in list(self._matrices):
+            path = self._path(embedding)
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self._matrices.clear()
+        if self.folder is not None and self.folder.exists():
+            for path in self.folder.glob("*.npz"):
+                path.unlink(missing_ok=True)
+
     # Persistence: one .npz per embedding version in the data folder.
     def _path(self, embedding: EmbeddingId) -> Path | None:
         if self.folder is None:

@@ -60,6 +60,10 @@ class VectorIndex(Protocol):
         """Delete the records' vectors (every embedding) from the table and the index."""
         ...
 
+    def clear(self) -> None:
+        """Forget what the adapter keeps beside the table (the table was emptied)."""
+        ...
+
     def close(self) -> None:
         """Persist what can be persisted (the embedded index saves its file)."""
         ...

@@ -83,5 +83,8 @@ class PgVectorIndex:
     async def forget(self, connection: AsyncConnection, record_ids: Sequence[str]) -> None:
         await repository.delete_embeddings(connection, record_ids)
 
+    def clear(self) -> None:
+        pass  # everything lives in the table
+
     def close(self) -> None:
         return None

@@ -13,7 +13,7 @@ from riskops.similarity.schemas import (
     NearestIn,
     NearestOut,
     NeighbourFilters,
-    Outcome,
+    RecordOutcome,
 )
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -28,7 +28,7 @@ async def nearest_to_record(
     k: Annotated[int, Query(ge=1, le=1000)] = K_DEFAULT,
     created_from: IsoDateTime | None = None,
     created_to: IsoDateTime | None = None,
-    outcome: Outcome | None = None,
+    outcome: RecordOutcome | None = None,
     label: Label | None = None,
     model: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:

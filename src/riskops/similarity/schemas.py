@@ -1,14 +1,27 @@
 """API shapes of similar cases: the nearest-records query and its answer."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from riskops.core.outcome import Outcome
 from riskops.similarity.index import NeighbourFilter
 
 K_DEFAULT = 10
-Outcome = Literal["approve", "review", "decline", "fraud", "legit"]
+
+
+class RecordOutcome(StrEnum):
+    """A record's outcome: its decision's (transactions) or its predicted label (predictions)."""
+
+    APPROVE = Outcome.APPROVE.value
+    REVIEW = Outcome.REVIEW.value
+    DECLINE = Outcome.DECLINE.value
+    FRAUD = "fraud"
+    LEGIT = "legit"
+
+
 Label = Literal["fraud", "legit"]
 
 
@@ -19,7 +32,7 @@ class NeighbourFilters(BaseModel):
 
     created_from: datetime | None = Field(default=None, description="Inclusive, with offset")
     created_to: datetime | None = Field(default=None, description="Exclusive, with offset")
-    outcome: Outcome | None = Field(
+    outcome: RecordOutcome | None = Field(
         default=None, description="The decision (transactions) or predicted label (predictions)"
     )
     label: Label | None = Field(

@@ -205,7 +205,8 @@ async def act(
                 raise BadRequest("a rejection needs a reason for the author", {"field": "reason"})
             await service.reject(connection, user.principal, draft_id, reason)
         elif action in _ACTIONS:
-            needs = Capability.APPROVE_RULES if action == "approve" else Capability.DRAFT_RULES
+            approving = _ACTIONS[action] is service.approve
+            needs = Capability.APPROVE_RULES if approving else Capability.DRAFT_RULES
             permit(user.principal, needs)
             await _ACTIONS[action](connection, user.principal, draft_id)
         else:

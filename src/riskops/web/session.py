@@ -115,6 +115,8 @@ async def current_user(request: Request) -> ConsoleUser:
     if user is None:
         had_session = SESSION_FIELD in read_session(request)
         raise SignInRequired("your session has ended; sign in again" if had_session else None)
+    runtime: Runtime = request.app.state.runtime
+    runtime.console_limits.take(user.principal.key_id)  # 429 with Retry-After past the limit
     return user
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from riskops.core.outcome import Outcome
 from riskops.investigations.tools.context import Context
 from riskops.investigations.tools.patterns import Pattern
 from riskops.investigations.tools.similar import SimilarCases
@@ -17,8 +18,8 @@ SUSPICIOUS = 0.4  # weaker ones still warrant a person's look
 
 
 class Action(StrEnum):
-    APPROVE = "approve"
-    DECLINE = "decline"
+    APPROVE = Outcome.APPROVE.value
+    DECLINE = Outcome.DECLINE.value
     ESCALATE = "escalate"
     BLOCK_CARD = "block_card"
     WATCH_LIST_ENTITY = "watch_list_entity"

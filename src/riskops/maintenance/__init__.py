@@ -1,0 +1,1 @@
+"""Platform maintenance for administrators: emptying the data of a development install."""
