@@ -17,6 +17,7 @@ from riskops.cases.router import router as cases_router
 from riskops.decisions.router import router as decisions_router
 from riskops.entities.router import router as entities_router
 from riskops.events.router import router as events_router
+from riskops.investigations.router import router as investigations_router
 from riskops.jobs.router import router as jobs_router
 from riskops.labels.router import router as labels_router
 from riskops.ledger.router import router as ledger_router
@@ -82,7 +83,7 @@ def create_app(
     app.include_router(rulesets_router)
     app.include_router(jobs_router)
     app.include_router(maintenance_router)
-    for router in (cases_router, labels_router, entities_router):
+    for router in (cases_router, labels_router, entities_router, investigations_router):
         app.include_router(router)
     install_console(app)
     if settings.tracing:

@@ -35,6 +35,8 @@ class AdminAction(StrEnum):
     TRANSACTION_LABELLED = "transaction.labelled"
     LABELS_IMPORTED = "labels.imported"
     DATA_RESET = "data.reset"  # facts emptied for a demo (development only)
+    INVESTIGATION_RUN = "investigation.run"
+    INVESTIGATION_RULE_DRAFTED = "investigation.rule_drafted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ class Capability(StrEnum):
     APPROVE_RULES = "approve_rules"  # approve or reject others' drafts (never one's own)
     WORK_CASES = "work_cases"  # claim, annotate, dispose and reopen review cases
     LABEL_TRANSACTIONS = "label_transactions"  # record a fraud outcome (analyst, chargeback)
+    INVESTIGATE = "investigate"  # run investigations (viewers read them)
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -34,6 +35,7 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.LABEL_TRANSACTIONS: frozenset(
         {Role.ANALYST, Role.APPROVER, Role.ADMIN, Role.SERVICE}
     ),
+    Capability.INVESTIGATE: frozenset({Role.ANALYST, Role.APPROVER, Role.ADMIN}),
 }
 
 

@@ -7,6 +7,7 @@ from riskops.cases import models as case_models
 from riskops.db.base import Base
 from riskops.decisions import models as decision_models
 from riskops.events import models as event_models
+from riskops.investigations import models as investigation_models
 from riskops.jobs import models as job_models
 from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
@@ -23,6 +24,7 @@ __all__ = [
     "case_models",
     "decision_models",
     "event_models",
+    "investigation_models",
     "job_models",
     "label_models",
     "ledger_models",

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from riskops.web import cases, live, models, pages, payments, rules, similar
+from riskops.web import cases, investigations, live, models, pages, payments, rules, similar
 from riskops.web.session import SignInRequired
 
 STATIC = Path(__file__).parent / "static"
@@ -37,5 +37,6 @@ def install(app: FastAPI) -> None:
         live.router,
         cases.router,
         similar.router,
+        investigations.router,
     ):
         app.include_router(router)

@@ -1,0 +1,163 @@
+"""The pattern tool: rule-based anomaly scoring over the context, no database.
+
+Each detector is a pure function of the context returning a Pattern (with the evidence ids
+it rests on and a strength in [0, 1]) or None. Thresholds are constants here so a test can
+build a history just over and just under each one.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from riskops.investigations.tools.context import FRAUD, Context
+
+BURST_WINDOW = timedelta(hours=1)
+BURST_MIN = 5  # small payments of one card within the hour
+SMALL_AMOUNT = 1_000  # minor units: what card testers probe with
+VELOCITY_MIN = 3  # payments in 24 h before a spike counts at all
+VELOCITY_FACTOR = 3.0  # times the entity's own daily baseline
+VELOCITY_HISTORY_MIN = 3  # payments before the last 24 h: a new card has no baseline to beat
+HIGH_AMOUNT = 50_000  # minor units (500.00 in two-decimal currencies)
+HIGH_FACTOR = 3.0  # or this many times the card's recent mean
+MERCHANT_FRAUD_MIN = 2  # confirmed-fraud payments at the merchant inside the window
+SHARED_MIN = 3  # cards behind one device or IP
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    name: str
+    strength: float
+    entity: dict[str, str]  # what the pattern is about: {"kind", "id"}
+    explanation: str
+    evidence_ids: list[str]
+    facts: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _entity(context: Context, kind: str) -> dict[str, str]:
+    t = context.transaction
+    value = t["card"]["token"] if kind == "card" else t[f"{kind}_id" if kind != "ip" else "ip"]
+    return {"kind": kind, "id": str(value)}
+
+
+def card_testing(context: Context) -> Pattern | None:
+    since = context.at - BURST_WINDOW
+    small = [
+        r
+        for r in context.histories.get("card", [])
+        if r["occurred_at"] >= since and r["amount_minor"] <= SMALL_AMOUNT
+    ]
+    if len(small) < BURST_MIN:
+        return None
+    merchants = {r["merchant_id"] for r in small}
+    return Pattern(
+        "card_testing",
+        min(1.0, len(small) / (2 * BURST_MIN) + 0.1 * min(len(merchants), 3)),
+        _entity(context, "card"),
+        f"{len(small)} small payments (at most {SMALL_AMOUNT / 100:.2f}) of the card in the "
+        f"hour before, at {len(merchants)} merchant(s)",
+        context.ref("history:card"),
+        {"small_payments": len(small), "merchants": len(merchants)},
+    )
+
+
+def velocity(context: Context) -> Pattern | None:
+    """Payments in the last 24 h against the card's own daily average over the 29 days before."""
+    windows = context.summaries.get("card", {}).get("windows")
+    if not windows:
+        return None
+    day = int(windows["24h"]["count"])
+    before = int(windows["30d"]["count"]) - day
+    baseline = max(before / 29, 0.5)
+    ratio = day / baseline
+    if before < VELOCITY_HISTORY_MIN or day < VELOCITY_MIN or ratio < VELOCITY_FACTOR:
+        return None
+    return Pattern(
+        "velocity",
+        min(1.0, ratio / (4 * VELOCITY_FACTOR)),
+        _entity(context, "card"),
+        f"{day} payments in 24 h against a baseline of {baseline:.1f} a day ({ratio:.1f}x)",
+        context.ref("history:card"),
+        {"count_24h": day, "baseline_per_day": round(baseline, 3), "ratio": round(ratio, 2)},
+    )
+
+
+def new_device_or_country(context: Context) -> Pattern | None:
+    t = context.transaction
+    earlier = context.histories.get("card", [])
+    if not earlier:
+        return None  # a card's first payment is "new" by construction
+    mean = sum(r["amount_minor"] for r in earlier) / len(earlier)
+    amount = int(t["amount_minor"])
+    if amount < HIGH_AMOUNT and amount < HIGH_FACTOR * mean:
+        return None
+    new_device = bool(t["device_id"]) and t["device_id"] not in {r["device_id"] for r in earlier}
+    new_country = t["merchant_country"] not in {r["merchant_country"] for r in earlier}
+    if not (new_device or new_country):
+        return None
+    what = " and ".join(
+        w for w, on in (("a new device", new_device), ("a new country", new_country)) if on
+    )
+    return Pattern(
+        "new_device_or_country_high_amount",
+        0.9 if new_device and new_country else 0.7,
+        _entity(context, "card"),
+        f"{what} with {amount / 100:,.2f}, {amount / max(mean, 1):.1f}x the card's recent mean",
+        context.ref("transaction") + context.ref("history:card"),
+        {"new_device": new_device, "new_country": new_country, "mean_minor": round(mean)},
+    )
+
+
+def merchant_fraud(context: Context) -> Pattern | None:
+    earlier = context.histories.get("merchant", [])
+    frauds = [r for r in earlier if r["label"] == FRAUD]
+    if len(frauds) < MERCHANT_FRAUD_MIN:
+        return None
+    share = len(frauds) / len(earlier)
+    return Pattern(
+        "merchant_confirmed_fraud",
+        min(1.0, 0.5 + share),
+        _entity(context, "merchant"),
+        f"{len(frauds)} of the merchant's {len(earlier)} recent payments are confirmed fraud",
+        context.ref("history:merchant")
+        + [ref for r in frauds for ref in context.ref(f"fraud:{r['id']}")],
+        {"fraud": len(frauds), "payments": len(earlier), "share": round(share, 3)},
+    )
+
+
+def shared_entities(context: Context) -> Pattern | None:
+    """The strongest of: many cards behind this payment's device, or behind its IP."""
+    best: Pattern | None = None
+    for kind in ("device", "ip"):
+        cards = context.summaries.get(kind, {}).get("linked", {}).get("card", [])
+        if len(cards) < SHARED_MIN:
+            continue
+        found = Pattern(
+            "linked_entities",
+            min(1.0, len(cards) / (3 * SHARED_MIN) + 0.4),
+            _entity(context, kind),
+            f"the {kind} was used by {len(cards)} different cards",
+            context.ref(f"links:{kind}"),
+            {"kind": kind, "cards": len(cards)},
+        )
+        if best is None or found.strength > best.strength:
+            best = found
+    return best
+
+
+DETECTORS: tuple[Callable[[Context], Pattern | None], ...] = (
+    card_testing,
+    velocity,
+    new_device_or_country,
+    merchant_fraud,
+    shared_entities,
+)
+
+
+def detect(context: Context) -> list[Pattern]:
+    """Every pattern found, strongest first."""
+    found = [p for p in (d(context) for d in DETECTORS) if p is not None]
+    return sorted(found, key=lambda p: -p.strength)
