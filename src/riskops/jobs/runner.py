@@ -2,8 +2,8 @@
 
 Today jobs run in the API process that accepted them (at most `concurrency` at once; a stop
 fails whatever is left; a crashed process leaves its rows 'running', which a worker's claim
-with a heartbeat would fix). The row is the contract: a worker process (h-worker's move of
-background work) can claim queued rows instead, and `GET /v1/jobs/{id}` does not change.
+with a heartbeat would fix). The row is the contract: the worker process (`riskops worker`)
+can claim queued rows instead, and `GET /v1/jobs/{id}` does not change.
 """
 
 import asyncio
