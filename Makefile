@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/events.py
 	$(BIN)/python benchmarks/rules.py
 	$(BIN)/python benchmarks/backtest.py
+	$(BIN)/python -m benchmarks.cases
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
 bench-fdh: $(STAMP)
