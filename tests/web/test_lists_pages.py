@@ -41,7 +41,8 @@ async def test_an_analyst_creates_a_list_adds_and_removes_entries(api: Api) -> N
     token = tokenise(CARD, api.runtime.settings.token_secret()).token
     assert "Added 1 entry" in listed.text
     assert token in listed.text and CARD not in listed.text
-    assert "2099-01-01 00:00:00 UTC" in listed.text
+    assert "2099-01-01</span> 00:00" in listed.text
+    assert "by test analyst" in listed.text  # the key's name, not its id
 
     removed = await api.client.post(
         "/lists/stolen_cards/entries/remove", data={"csrf_token": csrf, "value": token}

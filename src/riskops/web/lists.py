@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from riskops.api.deps import WriteConnection, permit
 from riskops.api.ports import Runtime
+from riskops.auth import service as keys
 from riskops.auth.roles import Capability
 from riskops.core.errors import BadRequest, RiskOpsError
 from riskops.lists import service
@@ -98,14 +99,16 @@ async def create_list(request: Request, user: User, connection: WriteConnection)
     return RedirectResponse(f"/lists/{quote(name)}", status_code=303)
 
 
-def _dated(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """An entry with real datetimes (the service speaks ISO strings, as the API does)."""
+def _dated(entry: dict[str, Any], now: datetime, names: dict[str, str]) -> dict[str, Any]:
+    """An entry with real datetimes (the service speaks ISO strings, as the API does) and
+    its author's key name (entries keep the key id, which no analyst recognises)."""
     expires = datetime.fromisoformat(entry["expires_at"]) if entry["expires_at"] else None
     return {
         **entry,
         "created_at": datetime.fromisoformat(entry["created_at"]),
         "expires_at": expires,
         "expired": expires is not None and expires <= now,
+        "who": names.get(entry["created_by"], entry["created_by"]),
     }
 
 
@@ -113,10 +116,11 @@ async def _list_context(request: Request, name: str, cursor: str, **extra: Any) 
     async with _runtime(request).engine.connect() as connection:
         found = {row["name"]: row for row in await service.lists(connection)}
         items, next_cursor = await service.entries(connection, name, cursor or None, _PAGE)
+        names = await keys.key_names(connection, {item["created_by"] for item in items})
     now = datetime.now(UTC)
     return {
         "lst": found[name],
-        "entries": [_dated(item, now) for item in items],
+        "entries": [_dated(item, now, names) for item in items],
         "cursor": cursor,
         "next_cursor": next_cursor,
         "values": "",
