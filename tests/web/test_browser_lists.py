@@ -110,6 +110,7 @@ def test_a_viewer_reads_lists_but_sees_no_forms(browser: Browser, server: LiveSe
     page.goto("/lists")
     expect(page.locator("table.lists")).to_contain_text("watched_countries")
     expect(page.get_by_role("button", name="Create list")).to_have_count(0)
+    expect(page.get_by_role("note")).to_contain_text("you can read lists")
     page.get_by_role("link", name="watched_countries").click()
     expect(page.locator("table.entries")).to_contain_text("KP")
     expect(page.locator("form.list-form")).to_have_count(0)
