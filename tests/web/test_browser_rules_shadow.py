@@ -58,6 +58,5 @@ def test_the_rules_page_measures_a_live_shadow_rule(browser: Browser, server: Li
     expect(cells.nth(1)).to_have_text("37.5%")
     expect(cells.nth(2)).to_contain_text("50.0%")
     expect(cells.nth(2)).to_contain_text("of 2")
-    row.scroll_into_view_if_needed()
     shot(page, "46-rules-shadow-figures")
     context.close()
