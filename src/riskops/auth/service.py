@@ -108,6 +108,14 @@ async def count_keys(connection: AsyncConnection) -> int:
     return int(result or 0)
 
 
+async def key_names(connection: AsyncConnection, key_ids: set[str]) -> dict[str, str]:
+    """The name of each key id (what records keep as their author), for people to read."""
+    if not key_ids:
+        return {}
+    query = select(api_keys.c.id, api_keys.c.name).where(api_keys.c.id.in_(sorted(key_ids)))
+    return {row[0]: row[1] for row in await connection.execute(query)}
+
+
 async def count_revoked(connection: AsyncConnection) -> int:
     """Keys are never un-revoked, so this number only grows: a revocation generation."""
     result = await connection.scalar(select(func.count(api_keys.c.revoked_at)))

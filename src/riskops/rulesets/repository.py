@@ -7,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision
+from riskops.labels.models import Label
 from riskops.rulesets.models import RulesetDraft, RulesetVersion
 
 versions = table_of(RulesetVersion)
 drafts = table_of(RulesetDraft)
 decisions = table_of(Decision)
+labels = table_of(Label)
 Row = dict[str, Any]
 
 
@@ -93,12 +95,30 @@ async def save_backtest(connection: AsyncConnection, draft_id: str, result: Row)
 
 async def recent_rule_hits(
     connection: AsyncConnection, since: Any, limit: int
-) -> list[list[dict[str, Any]]]:
-    """The rule hits of decisions since `since` (newest first, at most `limit` decisions)."""
+) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Per decision since `since` (newest first, at most `limit`): its transaction id, its
+    rule hits and its shadow rules' hits (none for decisions made before they were kept)."""
     query = (
-        select(decisions.c.rule_hits)
+        select(decisions.c.transaction_id, decisions.c.rule_hits, decisions.c.shadow_hits)
         .where(decisions.c.created_at >= since)
         .order_by(decisions.c.created_at.desc())
         .limit(limit)
     )
-    return [row[0] for row in await connection.execute(query)]
+    return [(row[0], row[1] or [], row[2] or []) for row in await connection.execute(query)]
+
+
+_IN_CHUNK = 500  # well under SQLite's bound-parameter limit
+
+
+async def latest_labels(connection: AsyncConnection, ids: list[str]) -> dict[str, int]:
+    """The latest label of each of `ids` that has one (a chargeback may overturn an
+    analyst's call, so the newest wins)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = (
+            select(labels.c.transaction_id, labels.c.label)
+            .where(labels.c.transaction_id.in_(ids[start : start + _IN_CHUNK]))
+            .order_by(labels.c.labelled_at, labels.c.id)
+        )
+        found.update({row[0]: int(row[1]) for row in await connection.execute(query)})
+    return found

@@ -315,20 +315,36 @@ async def request_backtest(
 
 
 async def hit_rates(connection: AsyncConnection, hours: int = 24) -> Row:
-    """Per rule: hits and hit rate over the decisions of the last `hours` (the rules page).
+    """Per rule, active and shadow alike: hits, hit rate and (where hit transactions carry
+    labels) precision over the decisions of the last `hours` (the rules page).
 
     Counted in Python over at most HIT_RATE_SAMPLE decisions: the hits are a JSON list per
     decision, which SQLite and PostgreSQL unnest differently; a busy day is sampled (newest).
     """
     since = utcnow() - timedelta(hours=hours)
     rows = await repository.recent_rule_hits(connection, since, HIT_RATE_SAMPLE)
-    counts: dict[str, int] = {}
-    for hits in rows:
-        for rule_id in {hit["rule_id"] for hit in hits}:
-            counts[rule_id] = counts.get(rule_id, 0) + 1
+    # A shadow rule never sits in rule_hits (it changes no outcome), so one dict holds both.
+    hit_by: dict[str, list[str]] = {}
+    for transaction_id, hits, shadow in rows:
+        for rule_id in {hit["rule_id"] for hit in [*hits, *shadow]}:
+            hit_by.setdefault(rule_id, []).append(transaction_id)
+    hit_ids = list({t for ids in hit_by.values() for t in ids})
+    known = await repository.latest_labels(connection, hit_ids)
     total = len(rows)
     return {
         "decisions": total,
         "sampled": total == HIT_RATE_SAMPLE,
-        "rules": {k: {"hits": n, "rate": n / total} for k, n in counts.items()},
+        "rules": {k: _figures(ids, total, known) for k, ids in hit_by.items()},
+    }
+
+
+def _figures(hit_ids: list[str], total: int, known: dict[str, int]) -> Row:
+    labelled = [known[t] for t in hit_ids if t in known]
+    fraud = sum(1 for label in labelled if label == 1)
+    return {
+        "hits": len(hit_ids),
+        "rate": len(hit_ids) / total,
+        "labelled": len(labelled),
+        # None until a hit is labelled: no figure beats a precision of 0 out of 0.
+        "precision": fraud / len(labelled) if labelled else None,
     }

@@ -7,7 +7,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from riskops.web import cases, investigations, live, models, pages, payments, rules, similar
+from riskops.web import (
+    cases,
+    investigations,
+    lists,
+    live,
+    models,
+    pages,
+    payments,
+    rules,
+    similar,
+)
 from riskops.web.session import SignInRequired
 
 STATIC = Path(__file__).parent / "static"
@@ -34,6 +44,7 @@ def install(app: FastAPI) -> None:
         payments.router,
         models.router,
         rules.router,
+        lists.router,
         live.router,
         cases.router,
         similar.router,
