@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -40,6 +41,13 @@ from riskops.db.migrate import upgrade
 from riskops.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cases.json"
+REQUESTS = (
+    "queue_by_priority",
+    "queue_filtered_by_age",
+    "case_detail",
+    "console_queue_page",
+    "console_case_page",
+)
 COUNTRIES = ("DE", "FR", "NL", "GB", "ES")
 console = Console()
 
@@ -106,6 +114,14 @@ async def database(engine_name: str, work: Path) -> AsyncIterator[str]:
         yield url
 
 
+async def sign_in(client: httpx.AsyncClient, key: str) -> None:
+    page = await client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, "no CSRF token on the sign-in page"
+    answer = await client.post("/login", data={"api_key": key, "csrf_token": found.group(1)})
+    assert answer.status_code == 303, answer.text[:200]
+
+
 async def timed(client: httpx.AsyncClient, paths: list[str], key: str) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {key}"}
     for path in paths[:5]:  # warm caches and the connection pool
@@ -141,6 +157,7 @@ async def run(engine_name: str, transactions: int, cases: int) -> dict[str, Any]
             settings = Settings(
                 data_dir=work, database_url=url, model_serving=False, run_workers=False,
                 bootstrap_admin_key=False, embeddings_enabled=False, auto_migrate=False,
+                rate_limit_console=0,  # one caller asks as fast as it can: measure, not throttle
                 card_token_secret="bench-card-token-secret-0123456789abcdef",  # type: ignore[arg-type]
                 _env_file=None,  # type: ignore[call-arg]
             )  # fmt: skip
@@ -154,6 +171,7 @@ async def run(engine_name: str, transactions: int, cases: int) -> dict[str, Any]
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     rng = random.Random(3)
                     countries = [rng.choice(COUNTRIES) for _ in range(200)]
+                    await sign_in(client, key)  # the console pages: session cookie from here
                     return {
                         "engine": engine_name,
                         "transactions": transactions,
@@ -166,6 +184,10 @@ async def run(engine_name: str, transactions: int, cases: int) -> dict[str, Any]
                         ),
                         "case_detail": await timed(
                             client, [f"/v1/cases/{rng.choice(case_ids)}" for _ in range(200)], key
+                        ),
+                        "console_queue_page": await timed(client, ["/cases"] * 200, key),
+                        "console_case_page": await timed(
+                            client, [f"/cases/{rng.choice(case_ids)}" for _ in range(200)], key
                         ),
                     }  # fmt: skip
 
@@ -181,7 +203,7 @@ def main() -> None:
     for column in ("engine", "payments", "open cases", "request", "p50 ms", "p95 ms"):
         table.add_column(column)
     for row in rows:
-        for request in ("queue_by_priority", "queue_filtered_by_age", "case_detail"):
+        for request in REQUESTS:
             figures = row[request]
             table.add_row(
                 row["engine"], f"{row['transactions']:,}", f"{row['open_cases']:,}", request,
