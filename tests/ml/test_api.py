@@ -183,6 +183,7 @@ async def test_predict_names_missing_wrong_and_unknown_features(
         "missing": ["card_count_1h"],
         "unknown": ["shoe_size"],
         "not_numeric": ["card_count_24h", "is_weekend"],
+        "request_id": response.headers["X-Request-ID"],
     }
     assert await count_records(model_api) == 0
 
