@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from riskops.auth.roles import Role
 from riskops.decisions.cards import with_check_digit
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, require_browser, sign_in, submit_api
+from tests.web.test_browser import ARTIFACTS, require_browser, sign_in, submit_api
 
 pytestmark = pytest.mark.browser
 SHADY = "m-casino-9"
@@ -62,15 +62,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                        amount_minor=big, merchant_id="m-electronics-3", merchant_category="5732",
                        device_id=f"dev-c{i}", channel="ecom" if i % 2 else "pos")  # fmt: skip
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_browser()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from riskops.auth.roles import Role
 from tests.payments import CARD
 from tests.web.server import LiveServer
-from tests.web.test_browser import browser, page, server, sign_in, submit_api
+from tests.web.test_browser import page, server, sign_in, submit_api
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "page", "server"]  # the fixtures, shared with the console's browser tests
+__all__ = ["page", "server"]  # the fixtures, shared with the console's browser tests
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from riskops.auth.roles import Role
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import ARGS, CHROMIUM, require_browser, sign_in, submit_api
+from tests.web.test_browser import require_browser, sign_in, submit_api
 from tests.web.test_browser_cases import card, shot
 
 pytestmark = pytest.mark.browser
@@ -22,15 +22,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     require_browser()
     with live_server(tmp_path_factory.mktemp("investigations"), model_serving="false") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_browser()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

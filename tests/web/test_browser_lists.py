@@ -11,10 +11,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from riskops.auth.roles import Role
 from riskops.decisions.cards import with_check_digit
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import browser, require_browser, shot, sign_in
+from tests.web.test_browser import require_browser, shot, sign_in
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]
 
 CARD = with_check_digit("453201511283036")
 

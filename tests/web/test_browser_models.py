@@ -16,10 +16,9 @@ from riskops.ml.registry import Alias, MlflowRegistry, default_tracking_uri
 from riskops.ml.service import train_synthetic
 from riskops.ml.training import TrainingConfig
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import browser, require_browser, shot, sign_in, submit_api
+from tests.web.test_browser import require_browser, shot, sign_in, submit_api
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,9 @@ from riskops.auth.roles import Role
 from riskops.decisions.cards import with_check_digit
 from riskops.rules import default_ruleset_path
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import browser, require_browser, shot, sign_in, submit_api
+from tests.web.test_browser import require_browser, shot, sign_in, submit_api
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]
 
 RULE = {
     "id": "big_ecom",

@@ -12,10 +12,9 @@ from playwright.sync_api import Browser, expect
 from riskops.auth.roles import Role
 from tests.rulesets.support import BIG
 from tests.web.server import LiveServer, live_server
-from tests.web.test_browser import browser, require_browser, shot, sign_in, submit_api
+from tests.web.test_browser import require_browser, shot, sign_in, submit_api
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]
 
 
 def call(server: LiveServer, role: Role, method: str, path: str, **kwargs: Any) -> Any:
