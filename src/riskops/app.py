@@ -28,6 +28,7 @@ from riskops.observability import tracing
 from riskops.observability.metrics import router as metrics_router
 from riskops.processes.placement import ProcessRole
 from riskops.processes.supervisor import WorkerSupervisor
+from riskops.recommendations.router import router as recommendations_router
 from riskops.rulesets.router import router as rulesets_router
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(maintenance_router)
     for router in (cases_router, labels_router, entities_router, investigations_router):
         app.include_router(router)
+    app.include_router(recommendations_router)
     install_console(app)
     if settings.tracing:
         tracing.configure(app)

@@ -55,6 +55,8 @@ from riskops.processes.placement import (
     runs_model_jobs,
     runs_relay,
 )
+from riskops.recommendations.candidates import ScanPolicy
+from riskops.recommendations.tasks import RecommendationScanner
 from riskops.rules import (
     ListSource,
     RulesEngine,
@@ -109,6 +111,7 @@ class Runtime:
     rulesets: RulesetWatcher  # follows the active ruleset version (hot reload)
     similarity: Similarity  # nearest records; the index adapter the settings chose
     embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
+    recommendations: RecommendationScanner  # the continuous scan: the worker's, when enabled
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -131,6 +134,9 @@ class Runtime:
             # Embedding records is background work: the worker's (or the only process's).
             if settings.embeddings_enabled and runs_model_jobs(self.role):
                 self.embedding_tasks.start()
+            # The scan is scheduled background work, like embedding: never on the API's loop.
+            if settings.recommendation_scan_enabled and runs_model_jobs(self.role):
+                self.recommendations.start()
         # Models load (and a first champion trains) in the background: /health answers now.
         if settings.model_serving:
             self.model_tasks.start(jobs=runs_model_jobs(self.role))
@@ -160,6 +166,7 @@ class Runtime:
         await self.model_tasks.stop()
         await self.lists.stop()
         await self.embedding_tasks.stop()
+        await self.recommendations.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -263,6 +270,14 @@ async def build_runtime(
         similarity=similarity,
         embedding_tasks=EmbeddingTasks(
             engine, similarity, settings.embedding_interval.total_seconds()
+        ),
+        recommendations=RecommendationScanner(
+            engine,
+            ScanPolicy(
+                review_threshold=settings.review_threshold,
+                decline_threshold=settings.decline_threshold,
+            ),
+            settings.recommendation_scan_interval.total_seconds(),
         ),
     )
 

@@ -221,6 +221,14 @@ class Settings(BaseSettings):
     )
     nearest_k_max: int = Field(default=100, ge=1, le=1000)
 
+    # The continuous investigation scan (src/riskops/recommendations/), in the worker process.
+    recommendation_scan_enabled: bool = Field(
+        default=True, description="Scan recent activity and fill the recommendation queue"
+    )
+    recommendation_scan_interval: Duration = Field(
+        default=timedelta(minutes=1), gt=timedelta(0), description="Between two scans"
+    )
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:

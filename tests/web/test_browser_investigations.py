@@ -1,6 +1,7 @@
 """The investigation panel in a real browser: a card-testing burst, a case on its last
-payment, a quick run, citations that lead to their evidence, and "draft this rule" opening a
-draft that still needs another approver. Screenshots in test-artifacts/console/."""
+payment, a quick run, citations that lead to their evidence, and "draft this rule" opening the
+draft editor prefilled with the proposed rule, saved as a draft that still needs another
+approver. Screenshots in test-artifacts/console/."""
 
 import re
 from collections.abc import Iterator
@@ -68,7 +69,18 @@ def test_run_an_investigation_follow_a_citation_and_draft_its_rule(
 
     citations.first.click()
     expect(page).to_have_url(f"{server.url}/cases/{case_id}#ev-E1")
-    panel.get_by_role("button", name="Draft this rule").click()
+    # "Draft this rule" opens the draft editor with the proposed rule added; saving it makes
+    # a draft that still needs another approver.
+    panel.get_by_role("link", name="Draft this rule").click()
+    expect(page).to_have_url(re.compile(r"/rules/drafts/new\?investigation=[0-9A-Z]{26}$"))
+    editor = page.locator("textarea[name=rules]")
+    expect(editor).to_have_value(re.compile(r"card_count_1h >= 5"))
+    expect(page.locator("input[name=comment]")).to_have_value(
+        re.compile("proposed by investigation")
+    )
+    expect(page.locator("#validation")).to_contain_text(re.compile("valid|no problems", re.I))
+    shot(page, "41-investigation-rule-editor")
+    page.get_by_role("button", name="Save draft").click()
     expect(page).to_have_url(re.compile(r"/rules/drafts/[0-9A-Z]{26}$"))
     expect(page.locator("body")).to_contain_text("card_count_1h >= 5")
     shot(page, "41-investigation-rule-draft")

@@ -37,6 +37,8 @@ class AdminAction(StrEnum):
     DATA_RESET = "data.reset"  # facts emptied for a demo (development only)
     INVESTIGATION_RUN = "investigation.run"
     INVESTIGATION_RULE_DRAFTED = "investigation.rule_drafted"
+    RECOMMENDATION_ACKNOWLEDGED = "recommendation.acknowledged"
+    RECOMMENDATION_REJECTED = "recommendation.rejected"
 
 
 @dataclass(frozen=True, slots=True)

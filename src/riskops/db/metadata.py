@@ -13,6 +13,7 @@ from riskops.labels import models as label_models
 from riskops.ledger import models as ledger_models
 from riskops.lists import models as list_models
 from riskops.ml import models as ml_models
+from riskops.recommendations import models as recommendation_models
 from riskops.rulesets import models as ruleset_models
 from riskops.similarity import models as similarity_models
 
@@ -30,6 +31,7 @@ __all__ = [
     "ledger_models",
     "list_models",
     "ml_models",
+    "recommendation_models",
     "ruleset_models",
     "similarity_models",
 ]

@@ -288,16 +288,24 @@ async def listed(
     ]
 
 
+async def proposed_rule(
+    connection: AsyncConnection, investigation_id: str
+) -> dict[str, Any] | None:
+    """The rule the investigation proposes (its preview's, else derived from its patterns)."""
+    found = await get(connection, investigation_id)
+    preview = found.get("rule_draft_preview")
+    rule: dict[str, Any] | None = preview["rule"] if preview else None
+    if rule is None:
+        rule = ruledraft.propose(investigation_id, [Pattern(**p) for p in found["patterns"]])
+    return rule
+
+
 async def draft_rule(
     connection: AsyncConnection, principal: Principal, investigation_id: str
 ) -> dict[str, Any]:
     """A ruleset draft with the investigation's proposed rule: 409 if it found no pattern a
     rule can express. The draft still needs another person's approval."""
-    found = await get(connection, investigation_id)
-    preview = found.get("rule_draft_preview")
-    rule = preview["rule"] if preview else None
-    if rule is None:
-        rule = ruledraft.propose(investigation_id, [Pattern(**p) for p in found["patterns"]])
+    rule = await proposed_rule(connection, investigation_id)
     if rule is None:
         raise NoRuleToDraft(
             "the investigation found no pattern a rule can express",

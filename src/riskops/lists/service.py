@@ -108,8 +108,12 @@ async def add_entries(
     reason: str,
     expires_at: datetime | None,
     secret: bytes,
+    *,
+    token_ok: bool = False,
 ) -> dict[str, Any]:
-    """Add (or renew: new reason and expiry) every value, or none if any is invalid."""
+    """Add (or renew: new reason and expiry) every value, or none if any is invalid.
+
+    `token_ok`: cards may be given as their token (a recommendation knows only that)."""
     found = await _list(connection, name)
     kind = ListKind(found["kind"])
     now = utcnow()
@@ -119,7 +123,7 @@ async def add_entries(
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(values):
         try:
-            stored.append(stored_value(kind, raw, secret))
+            stored.append(stored_value(kind, raw, secret, token_ok=token_ok))
         except ValueError as exc:
             errors.append({"index": index, "reason": str(exc)})
     if errors:

@@ -15,6 +15,7 @@ from riskops.web import (
     models,
     pages,
     payments,
+    recommendations,
     rules,
     similar,
 )
@@ -49,5 +50,6 @@ def install(app: FastAPI) -> None:
         cases.router,
         similar.router,
         investigations.router,
+        recommendations.router,
     ):
         app.include_router(router)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from riskops.api.deps import WriteConnection, permit
@@ -14,6 +14,9 @@ from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability
 from riskops.core.errors import BadRequest, RiskOpsError
 from riskops.decisions.policy import Thresholds
+from riskops.investigations import service as investigations
+from riskops.investigations.ruledraft import engine_rule
+from riskops.investigations.schemas import ULID
 from riskops.jobs import service as jobs
 from riskops.rules import RuleProblem
 from riskops.rulesets import service
@@ -26,6 +29,7 @@ from riskops.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[ConsoleUser, Depends(viewer)]
+InvestigationParam = Annotated[str | None, Query(pattern=ULID)]
 
 nav.register(nav.Page("Rules", "/rules", order=45))
 
@@ -76,11 +80,30 @@ async def drafts_page(request: Request, user: User, status: str = "") -> Respons
 
 
 @router.get("/rules/drafts/new", response_class=HTMLResponse)
-async def new_draft(request: Request, user: User) -> Response:
-    """The editor, prefilled with the active version's rules."""
+async def new_draft(
+    request: Request, user: User, investigation: InvestigationParam = None
+) -> Response:
+    """The editor, prefilled with the active version's rules; with `investigation`, plus the
+    rule that investigation proposes (the analyst reviews it and saves the draft)."""
     async with _runtime(request).engine.connect() as connection:
         active = await service.active_version(connection)
-    context = {"text": json.dumps(active["rules"], indent=2), "comment": "", "active": active}
+        rules = list(active["rules"])
+        comment = ""
+        proposed = None
+        if investigation is not None:
+            try:
+                proposed = await investigations.proposed_rule(connection, investigation)
+            except RiskOpsError as problem:
+                return render(request, "error.html", {"error": problem}, user, problem.status_code)
+        if proposed is not None:
+            rules.append(engine_rule(proposed))
+            comment = f"rule {proposed['id']} proposed by investigation {investigation}"
+    context = {
+        "text": json.dumps(rules, indent=2),
+        "comment": comment,
+        "active": active,
+        "proposed": proposed,
+    }
     return render(request, "rule_editor.html", context, user)
 
 
