@@ -36,10 +36,11 @@ async def test_a_merchant_whose_payments_carry_known_fraud_is_a_candidate(api: A
     found = of(await candidates(api), "merchant_confirmed_fraud")
     assert [(c.kind, c.entity_id) for c in found] == [(EntityKind.MERCHANT, "m-bad")]
     assert set(found[0].transaction_ids) == {bad[0]["id"], bad[1]["id"]}
-    assert found[0].facts["fraud"] == 2 and found[0].facts["payments"] == 3
+    assert found[0].facts["fraud"] == 2 and found[0].facts["cards"] == 2
+    assert found[0].facts["labelled_since_first_fraud"] == 2
 
 
-async def test_one_fraud_or_labels_not_known_yet_are_not_enough(api: Api) -> None:
+async def test_one_fraud_one_card_a_small_share_or_unknown_labels_are_not_enough(api: Api) -> None:
     one = [
         await paid(api, DAY * (3 - i), merchant_id="m-once", card_number=card(i)) for i in range(3)
     ]
@@ -55,8 +56,12 @@ async def test_one_fraud_or_labels_not_known_yet_are_not_enough(api: Api) -> Non
         await paid(api, DAY * 2 + HOUR * i, merchant_id="m-mixed", card_number=card(20 + i))
         for i in range(8)
     ]
-    for i, payment in enumerate(mixed):
-        await label(api, payment["id"], HOUR, fraud=i < 2)
+    for i, payment in enumerate(mixed):  # the two oldest are fraud, six genuine since
+        await label(api, payment["id"], HOUR, fraud=i >= 6)
+    # Two frauds of one card: the card is stolen, the shop need not be compromised.
+    for i in range(2):
+        one_card = await paid(api, DAY * (2 - i), merchant_id="m-one-card", card_number=card(30))
+        await label(api, one_card["id"], HOUR)
     assert of(await candidates(api), "merchant_confirmed_fraud") == []
     # An hour later the late labels are known: the scan's clock decides what it sees.
     later = of(await candidates(api, utcnow() + 2 * HOUR), "merchant_confirmed_fraud")

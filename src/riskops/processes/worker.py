@@ -1,4 +1,5 @@
-"""`riskops worker`: the background process (relay, consumers, model jobs) until stopped.
+"""`riskops worker`: the background process (relay, consumers, model jobs, the continuous
+recommendation scan) until stopped.
 
 It stops on SIGTERM/SIGINT, and on its own when the process that started it is gone (the API
 process of `riskops serve` was killed outright): a worker is never left behind.
@@ -31,9 +32,10 @@ async def run_worker(settings: Settings, parent_pid: int | None = None) -> None:
         await runtime.start()
         consumers = [runner.group for runner in runtime.events.runners]
         log.info(
-            "worker process %d: relay, consumers %s, model jobs %s",
+            "worker process %d: relay, consumers %s, model jobs %s, recommendation scan %s",
             os.getpid(), consumers or "none",
             "on" if settings.model_serving else "off",
+            "on" if settings.recommendation_scan_enabled else "off",
         )  # fmt: skip
         await stop.wait()
     finally:

@@ -27,7 +27,8 @@ class ScanPolicy:
     # Merchants (terminals): fraud labels known by now on payments inside the window.
     label_window: timedelta = timedelta(days=14)
     merchant_fraud_min: int = 2
-    merchant_fraud_share: float = 0.3  # of the merchant's labelled payments in the window
+    merchant_fraud_cards_min: int = 2  # one card's frauds at a shop point at the card
+    merchant_fraud_share: float = 0.3  # of its labelled payments since the first fraud
     # Card-testing rings: small payments of several cards behind one device or IP.
     ring_window: timedelta = timedelta(hours=6)
     ring_cards_min: int = 3

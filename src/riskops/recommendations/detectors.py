@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, distinct, exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.cases.models import CaseTransaction
@@ -74,74 +74,71 @@ async def near_threshold(
 async def merchant_fraud(
     connection: AsyncConnection, policy: ScanPolicy, now: datetime
 ) -> list[Candidate]:
-    """Merchants (terminals) whose recent payments carry confirmed fraud: at least
-    `merchant_fraud_min` known-fraud payments, and a share of the labelled ones."""
+    """Merchants (terminals) whose payments start carrying confirmed fraud: known-fraud
+    payments of several cards (one card's frauds point at the card, several at the terminal),
+    making a share of the merchant's labelled payments since the first of them."""
     since = now - policy.label_window
     known = and_(
         labels.c.transaction_id == transactions.c.id,
         labels.c.labelled_at <= now,
+        labels.c.labelled_at > since,  # a label comes after its payment: bounds the scan
         transactions.c.occurred_at > since,
         transactions.c.occurred_at <= now,
     )
-    frauds = (
-        await connection.execute(
-            select(transactions.c.merchant_id, transactions.c.id, labels.c.labelled_at)
-            .select_from(transactions.join(labels, known))
-            .where(labels.c.label == FRAUD)
-            .order_by(transactions.c.occurred_at.desc(), transactions.c.id.desc())
+    frauds = await connection.execute(
+        select(
+            transactions.c.merchant_id,
+            transactions.c.id,
+            transactions.c.card_token,
+            transactions.c.occurred_at,
+            labels.c.labelled_at,
         )
-    ).all()
-    # (payment, when its fraud became known), newest payment first
-    by_merchant: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    for merchant, transaction_id, labelled_at in frauds:
-        if transaction_id not in {t for t, _ in by_merchant[merchant]}:
-            by_merchant[merchant].append((transaction_id, labelled_at))
-    eligible = [m for m, rows in by_merchant.items() if len(rows) >= policy.merchant_fraud_min]
+        .select_from(transactions.join(labels, known))
+        .where(labels.c.label == FRAUD)
+        .order_by(transactions.c.occurred_at.desc(), transactions.c.id.desc())
+    )
+    by_merchant: dict[str, dict[str, tuple[str, datetime, datetime]]] = defaultdict(dict)
+    for merchant, transaction_id, card, occurred_at, labelled_at in frauds.all():
+        by_merchant[str(merchant)].setdefault(transaction_id, (card, occurred_at, labelled_at))
+    eligible = {
+        merchant: rows
+        for merchant, rows in by_merchant.items()
+        if len(rows) >= policy.merchant_fraud_min
+        and len({card for card, _, _ in rows.values()}) >= policy.merchant_fraud_cards_min
+    }
     if not eligible:
         return []
-    labelled = {
-        str(merchant): int(count)
-        for merchant, count in await connection.execute(
-            select(transactions.c.merchant_id, func.count(distinct(transactions.c.id)))
-            .select_from(transactions.join(labels, known))
-            .where(transactions.c.merchant_id.in_(eligible))
-            .group_by(transactions.c.merchant_id)
-        )
-    }
-    totals = {
-        str(merchant): int(count)
-        for merchant, count in await connection.execute(
-            select(transactions.c.merchant_id, func.count())
-            .where(
-                transactions.c.merchant_id.in_(eligible),
-                transactions.c.occurred_at > since,
-                transactions.c.occurred_at <= now,
-            )
-            .group_by(transactions.c.merchant_id)
-        )
-    }
+    labelled: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    for merchant, transaction_id, occurred_at in await connection.execute(
+        select(transactions.c.merchant_id, transactions.c.id, transactions.c.occurred_at)
+        .select_from(transactions.join(labels, known))
+        .where(transactions.c.merchant_id.in_(sorted(eligible)))
+        .distinct()
+    ):
+        labelled[str(merchant)].append((transaction_id, occurred_at))
     found = []
-    days = policy.label_window.days
-    for merchant in eligible:
-        rows = by_merchant[merchant]
-        share = len(rows) / max(int(labelled.get(merchant, 0)), 1)
+    for merchant, rows in eligible.items():
+        first = min(occurred_at for _, occurred_at, _ in rows.values())
+        since_first = sum(1 for _, at in labelled[merchant] if at >= first)
+        share = len(rows) / max(since_first, 1)
         if share < policy.merchant_fraud_share:
             continue
+        cards = len({card for card, _, _ in rows.values()})
         found.append(
             Candidate(
                 EntityKind.MERCHANT,
                 merchant,
                 "merchant_confirmed_fraud",
                 min(1.0, 0.5 + share / 2 + 0.05 * (len(rows) - policy.merchant_fraud_min)),
-                f"{len(rows)} of the merchant's {labelled.get(merchant, 0)} labelled payments "
-                f"in the last {days} days are confirmed fraud "
-                f"({totals.get(merchant, 0)} payments in all)",
-                [t for t, _ in rows][: policy.evidence_limit],
-                max(at for _, at in rows),  # new labels on old payments are new evidence
+                f"{len(rows)} payments of {cards} cards at the merchant are confirmed fraud: "
+                f"{share:.0%} of its labelled payments since the first of them "
+                f"(last {_days(policy.label_window)} days)",
+                list(rows)[: policy.evidence_limit],  # newest payment first
+                max(at for _, _, at in rows.values()),  # new labels on old payments are news
                 {
                     "fraud": len(rows),
-                    "labelled": int(labelled.get(merchant, 0)),
-                    "payments": int(totals.get(merchant, 0)),
+                    "cards": cards,
+                    "labelled_since_first_fraud": since_first,
                     "share": round(share, 3),
                 },
             )
