@@ -152,3 +152,9 @@ async def listed(
         )
     query = query.order_by(recommendations.c.priority.desc(), recommendations.c.id).limit(limit)
     return [dict(r._mapping) for r in await connection.execute(query)]
+
+
+async def patterns(connection: AsyncConnection) -> list[str]:
+    """Every pattern the queue holds (what a filter can choose from)."""
+    query = select(recommendations.c.pattern).distinct().order_by(recommendations.c.pattern)
+    return [str(p) for p in (await connection.execute(query)).scalars()]

@@ -253,3 +253,7 @@ async def reject(
         },
     )
     return view({**row, **values})
+
+
+async def patterns(connection: AsyncConnection) -> list[str]:
+    return await repository.patterns(connection)

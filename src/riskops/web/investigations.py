@@ -1,14 +1,14 @@
 """The investigation panel of the case and transaction pages, as a fragment: the latest
 investigation of the case or payment (evidence cards, the narrative with each citation
 linked to its card, the recommendation), quick/deep run buttons, and "draft this rule"
-handing the proposed rule to the rules draft flow. Loaded after the page, so a page never
-waits for a run."""
+opening the rules draft editor with the proposed rule added (web/rules.py). Loaded after the
+page, so a page never waits for a run."""
 
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from riskops.api.deps import ReadConnection, WriteConnection, permit
 from riskops.api.ports import Runtime
@@ -103,19 +103,3 @@ async def run(request: Request, user: User, connection: WriteConnection) -> Resp
     except RiskOpsError as problem:
         return _panel(request, user, subject, None, problem)
     return _panel(request, user, subject, found)
-
-
-@router.post("/investigations/{investigation_id}/rule-draft", response_class=HTMLResponse)
-async def draft_rule(
-    request: Request, investigation_id: str, user: User, connection: WriteConnection
-) -> Response:
-    """Hand the proposed rule to the rules draft flow and open the draft (four eyes still)."""
-    await _form(request, user, Capability.DRAFT_RULES)
-    try:
-        draft = await service.draft_rule(connection, user.principal, investigation_id)
-    except RiskOpsError as problem:
-        return render(request, "error.html", {"error": problem}, user, problem.status_code)
-    target = f"/rules/drafts/{draft['id']}"
-    if request.headers.get("hx-request") == "true":
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)

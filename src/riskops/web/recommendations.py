@@ -28,15 +28,6 @@ router = APIRouter(include_in_schema=False)
 User = Annotated[ConsoleUser, Depends(viewer)]
 PAGE_SIZE = 50
 QUERY_KEYS = ("status", "pattern", "entity_kind", "min_priority")
-KNOWN_PATTERNS = (
-    "merchant_confirmed_fraud",
-    "card_testing_ring",
-    "account_takeover",
-    "card_testing",
-    "velocity",
-    "new_device_or_country_high_amount",
-    "linked_entities",
-)
 
 nav.register(nav.Page("Recommendations", "/recommendations", order=25))
 
@@ -80,7 +71,7 @@ async def queue(request: Request, user: User, connection: ReadConnection) -> Res
         "items": items,
         "query": query,
         "kinds": [k.value for k in EntityKind],
-        "patterns": KNOWN_PATTERNS,
+        "patterns": await service.patterns(connection),
         "can_act": user.can(Capability.INVESTIGATE),
         "paged": cursor is not None,
         "first_url": f"/recommendations?{urlencode(active)}",
