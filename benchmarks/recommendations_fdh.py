@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace, frame: pd.DataFrame, db: Path) -> Replay
     end = pd.Timestamp(args.end) + pd.Timedelta(days=1)
     scan_from = pd.Timestamp(args.scan_from)
     policy = ScanPolicy()
-    previous = clock
+    previous = clock - pd.Timedelta(seconds=1)  # the first day's midnight payments too
     while clock < end:
         clock = min(clock + step, end)
         lo, hi = np.searchsorted(times, [previous.to_datetime64(), clock.to_datetime64()], "right")
