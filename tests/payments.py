@@ -24,6 +24,7 @@ EVENT_PATH_TABLES = frozenset(
         "case_transactions",
         "record_embeddings",
         "embedding_versions",
+        "recommendations",  # the continuous scan writes what it finds every minute
     }
 )
 
