@@ -1,7 +1,7 @@
 """Does the continuous scan recommend what is compromised? The Fraud Detection Handbook's
 data replayed through the product's tables, labels arriving after their delay.
 
-    python benchmarks/recommendations_fdh.py [--start 2018-05-15] [--scan-from 2018-06-01]
+    python benchmarks/recommendations_fdh.py [--start 2018-05-10] [--scan-from 2018-06-01]
         [--end 2018-07-15] [--interval-hours 6] [--db PATH]
 
 A fresh SQLite database is migrated by the product's migrations. The simulated clock advances
@@ -273,7 +273,7 @@ def evaluate(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2018, 5, 15))
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2018, 5, 10))
     parser.add_argument("--scan-from", type=date.fromisoformat, default=date(2018, 6, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2018, 7, 15))
     parser.add_argument("--settle", type=int, default=14, help="days a late compromise gets")
