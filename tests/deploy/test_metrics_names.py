@@ -131,12 +131,10 @@ def test_the_api_and_the_worker_together_export_every_queried_series(tmp_path: P
         "RISKOPS_WORKER_METRICS_PORT": str(worker_port),
         "RISKOPS_CASE_METRICS_INTERVAL": "0.5",
     }
-    processes = [
-        spawn(["serve", "--api-only", "--port", str(api_port)], env, tmp_path),
-        spawn(["worker"], env, tmp_path),
-    ]
+    processes = [spawn(["serve", "--api-only", "--port", str(api_port)], env, tmp_path)]
     try:
         eventually(lambda: healthy(api_port), STARTUP, "the API answering")
+        processes.append(spawn(["worker"], env, tmp_path))  # the schema is migrated by now
         for i in range(DECISIONS):
             post_payment(api_port, key, f"metrics-{i}")
 

@@ -14,7 +14,8 @@ from tests.conftest import Api
 from tests.deploy.test_metrics_names import exported, scrape
 from tests.payments import new_key, payment
 
-# Expected loss = max(score, 0.1) x amount in major units: one of each priority band.
+# Expected loss = max(score, 0.1) x amount in major units: 25 at most (low), between 500 and
+# 5,000 (medium or high, by the score), 5,000 at least (high).
 AMOUNTS = (2_500, 500_000, 5_000_000)
 # A card each: review payments of one card would join a single case.
 CARDS = ("4111111111111111", "5555555555554444", "4012888888881881")
@@ -83,13 +84,14 @@ async def test_the_queue_gauges_count_what_the_queue_lists(api: Api) -> None:
             )
             key = f"riskops_cases_queue,priority={name},status={status.value}"
             assert after[key] == expected, key
-    assert {band(c["priority"]) for c in cases} == {name for _, name in PRIORITY_BANDS}
+    assert {"low", "high"} <= {band(c["priority"]) for c in cases}
     # Every waiting case opened a moment ago: all in the youngest age band.
     ages = {name: after[f"riskops_cases_queue_by_age,age={name}"] for name, _ in AGE_BANDS}
     assert ages == {AGE_BANDS[0][0]: len(queue), **{n: 0 for n, _ in AGE_BANDS[1:]}}
     assert after[f"riskops_cases_queue_by_age,age={OLDER}"] == 0
     assert 0 < after["riskops_cases_oldest_open_age_seconds"] < 600
-    assert snapshot.oldest_age_seconds == after["riskops_cases_oldest_open_age_seconds"]
+    # The worker loop may have counted again since: never younger than our count.
+    assert after["riskops_cases_oldest_open_age_seconds"] >= snapshot.oldest_age_seconds
     assert after["riskops_cases_overdue"] == 0
     assert after["riskops_cases_sla_seconds"] == api.runtime.settings.case_sla.total_seconds()
 
