@@ -108,6 +108,10 @@ def unexported(names: dict[str, set[str]]) -> list[str]:
     return missing
 
 
+def lag_of(consumer: str, values: dict[str, float]) -> list[str]:
+    return [k for k in values if k.startswith(f"riskops_consumer_lag,consumer={consumer},")]
+
+
 def get_metrics(port: int, key: str) -> str:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"}
@@ -141,7 +145,8 @@ def test_the_api_and_the_worker_together_export_every_queried_series(tmp_path: P
         def worker_scrape() -> dict[str, float] | None:
             with contextlib.suppress(OSError):
                 _, values = exported(get_metrics(worker_port, key))
-                if values.get("riskops_cases_sla_seconds"):  # its first case-queue count
+                # Its first case-queue count, and its consumers' lag (refreshed every 15 s).
+                if values.get("riskops_cases_sla_seconds") and lag_of("cases", values):
                     return values
             return None
 
@@ -158,6 +163,8 @@ def test_the_api_and_the_worker_together_export_every_queried_series(tmp_path: P
     assert not any(worker_values.get(key) for key in decided)
     assert worker_values["riskops_cases_sla_seconds"] > 0
     assert api_values["riskops_cases_sla_seconds"] == 0
+    # The worker's consumers (cases, analytics) are seen only in its own scrape.
+    assert lag_of("cases", worker_values) and not lag_of("cases", api_values)
     union = {
         name: api_names.get(name, set()) | worker_names.get(name, set())
         for name in api_names.keys() | worker_names.keys()
