@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from riskops.auth.roles import Role
+from riskops.cases import queue_metrics
 from riskops.cases.metrics import AGE_BANDS, OLDER, PRIORITY_BANDS
 from riskops.cases.schemas import CaseStatus
 from riskops.core.outcome import Outcome
+from riskops.db.types import utcnow
 from tests.conftest import Api
 from tests.deploy.test_metrics_names import exported, scrape
 from tests.payments import new_key, payment
@@ -113,3 +115,14 @@ async def test_cases_past_their_sla_are_counted_overdue(api: Api) -> None:
     _, after = exported(await scrape(api))
     assert snapshot.overdue == after["riskops_cases_overdue"] == len(cases)
     assert after["riskops_cases_oldest_open_age_seconds"] > after["riskops_cases_sla_seconds"]
+
+
+async def test_both_ways_of_counting_agree(api: Api) -> None:
+    # Each engine uses one (queue_metrics.snapshot); either is plain SQL that runs on both.
+    await cases_of_each_band(api)
+    now = utcnow()
+    async with api.runtime.engine.connect() as connection:
+        one_pass = await queue_metrics._one_pass(connection, now)
+        range_counts = await queue_metrics._range_counts(connection, now)
+    assert one_pass == range_counts
+    assert sum(one_pass.by_age.values()) == len(AMOUNTS)

@@ -1,9 +1,9 @@
 """The worker counts the case queue every few seconds and sets the queue gauges.
 
-Per round: one pass over the cases that are not closed, grouped by status, counting every
-band with conditional sums (no per-band query, and no GROUP BY over a CASE expression, which
-PostgreSQL cannot match when its bounds are parameters), then the oldest opening per status
-through the (status, opened_at) index. Nothing on the request path counts.
+Nothing on the request path counts. Each engine counts the way it does fastest (measured with
+100,000 waiting cases, README "Deploying"): PostgreSQL in one scan of the waiting cases with
+conditional sums; SQLite, where that scan is ten times slower, by index range counts (the
+(status, priority | opened_at | sla_due_at) indexes the queue pages use) in one statement.
 """
 
 import logging
@@ -32,6 +32,7 @@ from riskops.db.types import utcnow
 
 log = logging.getLogger(__name__)
 STOP_DEADLINE_SECONDS = 2.0
+AGE_NAMES = [name for name, _ in AGE_BANDS] + [OLDER]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +43,31 @@ class QueueSnapshot:
     overdue: int = 0
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
-
-
 def _bands(counts: list[int], total: int) -> list[int]:
     """Cumulative counts (at least / at most each bound) to counts per band, the rest last."""
     edges = [*counts, total]
     return [edges[0]] + [edges[i] - edges[i - 1] for i in range(1, len(edges))]
 
 
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+
+def _count(*where: ColumnElement[bool]) -> Any:
+    return select(func.count()).select_from(cases).where(*where).scalar_subquery()
+
+
 async def snapshot(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
-    """The queue as the gauges show it."""
+    """The queue as the gauges show it, the way each engine counts it fastest."""
+    if connection.dialect.name == "postgresql":
+        return await _one_pass(connection, now)
+    return await _range_counts(connection, now)
+
+
+async def _one_pass(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
+    """PostgreSQL: one scan of the waiting cases, counting every band with conditional sums
+    (no GROUP BY over a CASE expression: PostgreSQL cannot match one whose bounds are
+    parameters), then the oldest opening per status through the (status, opened_at) index."""
     c = cases.c
     # Highest band first: cases at or above each floor but the lowest (which holds the rest).
     floors = [floor for floor, _ in PRIORITY_BANDS[:-1]]
@@ -69,8 +83,9 @@ async def snapshot(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
         .where(c.status.in_([status.value for status in WAITING]))
         .group_by(c.status)
     )
-    by_priority: dict[tuple[str, str], int] = {}
-    by_age: dict[str, int] = {}
+    # Every band present, zeros included: a status with no case returns no row.
+    by_priority = {(s.value, band): 0 for s in WAITING for _, band in PRIORITY_BANDS}
+    by_age = dict.fromkeys(AGE_NAMES, 0)
     overdue = 0
     for row in await connection.execute(query):
         status, total = str(row[0]), int(row[1])
@@ -78,8 +93,7 @@ async def snapshot(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
         priority, age = values[: len(floors)], values[len(floors) : len(floors) + len(ages)]
         for (_, band), count in zip(PRIORITY_BANDS, _bands(priority, total), strict=True):
             by_priority[(status, band)] = count
-        age_names = [name for name, _ in AGE_BANDS] + [OLDER]
-        for name, count in zip(age_names, _bands(age, total), strict=True):
+        for name, count in zip(AGE_NAMES, _bands(age, total), strict=True):
             by_age[name] = by_age.get(name, 0) + count
         overdue += values[-1]
     oldest = None
@@ -99,13 +113,55 @@ async def snapshot(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
     )
 
 
+async def _range_counts(connection: AsyncConnection, now: datetime) -> QueueSnapshot:
+    """SQLite: one statement of index range counts (each walks one range of one index, never
+    the table), where evaluating the conditions row by row would be ten times slower."""
+    c = cases.c
+    floors = [floor for floor, _ in PRIORITY_BANDS[:-1]]  # highest first; the last holds the rest
+    ages = [now - timedelta(seconds=seconds) for _, seconds in AGE_BANDS]
+    columns: list[Any] = []
+    for status in WAITING:
+        mine = c.status == status.value
+        columns += [
+            _count(mine),
+            *(_count(mine, c.priority >= floor) for floor in floors),
+            *(_count(mine, c.opened_at > since) for since in ages),
+            _count(mine, c.sla_due_at < now),
+            select(c.opened_at).where(mine).order_by(c.opened_at).limit(1).scalar_subquery(),
+        ]
+    row = list((await connection.execute(select(*columns))).one())
+    by_priority: dict[tuple[str, str], int] = {}
+    by_age: dict[str, int] = {}
+    overdue, oldest = 0, None
+    width = len(columns) // len(WAITING)
+    for index, status in enumerate(WAITING):
+        values = row[index * width : (index + 1) * width]
+        total = int(values[0])
+        priority = [int(v) for v in values[1 : 1 + len(floors)]]
+        age = [int(v) for v in values[1 + len(floors) : 1 + len(floors) + len(ages)]]
+        for (_, band), count in zip(PRIORITY_BANDS, _bands(priority, total), strict=True):
+            by_priority[(status.value, band)] = count
+        for name, count in zip(AGE_NAMES, _bands(age, total), strict=True):
+            by_age[name] = by_age.get(name, 0) + count
+        overdue += int(values[-2])
+        first = values[-1]
+        if first is not None and (oldest is None or first < oldest):
+            oldest = first
+    return QueueSnapshot(
+        by_status_and_priority=by_priority,
+        by_age=by_age,
+        oldest_age_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        overdue=overdue,
+    )
+
+
 def publish(snap: QueueSnapshot) -> None:
     """Set every queue gauge, zeros included (an emptied band must drop to 0, not linger)."""
     for status in WAITING:
         for _, band in PRIORITY_BANDS:
             count = snap.by_status_and_priority.get((status.value, band), 0)
             CASES_QUEUE.labels(status.value, band).set(count)
-    for age in [name for name, _ in AGE_BANDS] + [OLDER]:
+    for age in AGE_NAMES:
         CASES_BY_AGE.labels(age).set(snap.by_age.get(age, 0))
     CASES_OLDEST_AGE.set(snap.oldest_age_seconds)
     CASES_OVERDUE.set(snap.overdue)
