@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/riskops/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: run test lint format bench bench-fdh install clean assets chromium deploy-tools k8s pgvector
+.PHONY: run test lint format bench bench-fdh bench-tools install clean assets chromium deploy-tools k8s pgvector
 
 install: $(STAMP)
 
@@ -79,7 +79,7 @@ format: $(STAMP)
 
 # The decision path as shipped and on the production stack next to a reference echo, feature
 # memory and (when present) the per-stage profile: one table, benchmarks/results/decisions.json.
-bench: $(STAMP)
+bench: $(STAMP) bench-tools
 	$(BIN)/python benchmarks/decisions.py
 	$(BIN)/python benchmarks/events.py
 	$(BIN)/python benchmarks/rules.py
@@ -89,6 +89,12 @@ bench: $(STAMP)
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
 bench-fdh: $(STAMP)
 	$(BIN)/python benchmarks/fdh.py $(FDH_ARGS)
+
+# The decision benchmark drives the servers with wrk (Debian's package); installed when root.
+bench-tools:
+	@test -x /usr/bin/wrk || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else echo "wrk missing: sudo apt-get install -y wrk"; exit 1; fi; }
 
 # Regenerate the lock file after editing dependencies in pyproject.toml.
 lock: $(STAMP)

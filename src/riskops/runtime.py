@@ -21,6 +21,8 @@ from riskops.auth.roles import Role
 from riskops.auth.service import KeyVerifier
 from riskops.auth.throttle import AuthThrottle
 from riskops.auth.tokens import TokenVerifier
+from riskops.cases.metrics import count_label
+from riskops.cases.queue_metrics import CaseQueueMetrics
 from riskops.cases.service import CasePolicy
 from riskops.cases.tasks import CasesConsumer
 from riskops.core.background import finish
@@ -53,6 +55,7 @@ from riskops.processes.placement import (
     ProcessRole,
     consumers_for,
     runs_model_jobs,
+    runs_queue_metrics,
     runs_relay,
 )
 from riskops.recommendations.candidates import ScanPolicy
@@ -112,6 +115,7 @@ class Runtime:
     similarity: Similarity  # nearest records; the index adapter the settings chose
     embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
     recommendations: RecommendationScanner  # the continuous scan: the worker's, when enabled
+    case_metrics: CaseQueueMetrics  # the case-queue gauges; counted by the worker's share
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -137,6 +141,8 @@ class Runtime:
             # The scan is scheduled background work, like embedding: never on the API's loop.
             if settings.recommendation_scan_enabled and runs_model_jobs(self.role):
                 self.recommendations.start()
+            if runs_queue_metrics(self.role):
+                self.case_metrics.start()
         # Models load (and a first champion trains) in the background: /health answers now.
         if settings.model_serving:
             self.model_tasks.start(jobs=runs_model_jobs(self.role))
@@ -167,6 +173,7 @@ class Runtime:
         await self.lists.stop()
         await self.embedding_tasks.stop()
         await self.recommendations.stop()
+        await self.case_metrics.stop()
         await self.keys.stop()
         await self.events.stop()
         await self.writer.stop()
@@ -228,6 +235,7 @@ async def build_runtime(
     bus = build_bus(settings, engine)
     labels = LabelService()
     labels.hooks.append(label_feeder(store))  # merchant fraud-rate windows learn from labels
+    labels.hooks.append(count_label)  # the cases dashboard's labels arriving
     consumers = build_consumers(
         engine, pipeline, labels, CasePolicy(settings.case_join_window, settings.case_sla)
     )
@@ -278,6 +286,9 @@ async def build_runtime(
                 decline_threshold=settings.decline_threshold,
             ),
             settings.recommendation_scan_interval.total_seconds(),
+        ),
+        case_metrics=CaseQueueMetrics(
+            engine, settings.case_metrics_interval.total_seconds(), settings.case_sla
         ),
     )
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # opened within this window instead of opening another; each case is due within the SLA.
     case_join_window: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
     case_sla: Duration = Field(default=timedelta(hours=4), gt=timedelta(0))
+    case_metrics_interval: Duration = Field(
+        default=timedelta(seconds=15),
+        gt=timedelta(0),
+        description="How often the worker counts the case queue for its gauges",
+    )
 
     # HMAC key that turns a card number into a stable token; the raw number is never kept.
     card_token_secret: SecretStr = SecretStr("")
@@ -140,6 +145,13 @@ class Settings(BaseSettings):
         default="text", description="json: one JSON object per log line, for a log shipper"
     )
     port: int = 8000
+    # `riskops worker` has no API: it serves its own /metrics (the relay's, consumers', drift
+    # and case-queue series) on this port for Prometheus; 0: none. Same API-key check as the
+    # API's /metrics. Containers bind 0.0.0.0; a host install keeps 127.0.0.1.
+    worker_metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="The worker's /metrics port; 0: not served"
+    )
+    worker_metrics_host: str = Field(default="127.0.0.1", description="Address it binds")
 
     # Events: the bus, the outbox relay and the consumers (see src/riskops/events/).
     bus: Literal["embedded", "kafka"] = Field(

@@ -43,3 +43,12 @@ def test_the_units_get_known_and_required_settings() -> None:
     assert "riskops worker" in (ROLE / "templates" / "riskops-worker.service.j2").read_text()
     assert env["RISKOPS_ENVIRONMENT"] == "production"
     assert env["RISKOPS_AUTO_MIGRATE"] == "false"  # the handler migrates, once
+
+
+def test_the_worker_unit_serves_its_metrics_on_the_configured_port() -> None:
+    unit = (ROLE / "templates" / "riskops-worker.service.j2").read_text()
+    assert "Environment=RISKOPS_WORKER_METRICS_PORT={{ riskops_worker_metrics_port }}" in unit
+    assert "Environment=RISKOPS_WORKER_METRICS_HOST={{ riskops_worker_metrics_host }}" in unit
+    settings = yaml.safe_load((ANSIBLE / "group_vars" / "all.yml").read_text())
+    assert settings["riskops_worker_metrics_port"] > 0
+    assert settings["riskops_worker_metrics_host"] == "127.0.0.1"  # a host install: loopback

@@ -110,3 +110,17 @@ def test_riskops_services_pass_known_and_required_settings(
             assert settings.bus == "kafka"
     if which == "full":
         assert services["api"]["environment"]["RISKOPS_RUN_WORKERS"] == "false"
+
+
+def test_prometheus_scrapes_the_worker_where_it_serves_its_metrics(tmp_path: Path) -> None:
+    worker = config(tmp_path, "full")["services"]["worker"]
+    env = worker["environment"]
+    assert env["RISKOPS_WORKER_METRICS_HOST"] == "0.0.0.0"
+    port = int(env["RISKOPS_WORKER_METRICS_PORT"])
+    assert f"127.0.0.1:{port}/health" in " ".join(worker["healthcheck"]["test"])
+    prometheus = yaml.safe_load((DEPLOY / "observability/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    (target,) = jobs["riskops-worker"]["dns_sd_configs"]
+    assert target["names"] == ["worker"] and target["port"] == port
+    # The same viewer key as the API's scrape.
+    assert jobs["riskops-worker"]["authorization"] == jobs["riskops-api"]["authorization"]

@@ -128,7 +128,7 @@ def test_selectors_match_the_api_pods(objects: list[dict[str, Any]]) -> None:
 
 def test_operator_objects_reference_the_api(objects: list[dict[str, Any]]) -> None:
     service = named(objects, "Service", "-api")
-    (monitor,) = by_kind(objects, "ServiceMonitor")
+    monitor = named(objects, "ServiceMonitor", "-api")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert (
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
@@ -170,3 +170,41 @@ def test_the_plain_manifests_are_the_current_rendering() -> None:
     for name, text in plain_manifests().items():
         path: Path = K8S / name
         assert path.exists() and path.read_text() == text, f"{path} is stale: run `make k8s`"
+
+
+def test_prometheus_scrapes_the_workers_own_metrics_port(objects: list[dict[str, Any]]) -> None:
+    worker = named(objects, "Deployment", "-worker")
+    pod_labels = worker["spec"]["template"]["metadata"]["labels"]
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    (port,) = container["ports"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert port["name"] == "metrics"
+    assert env["RISKOPS_WORKER_METRICS_PORT"] == str(port["containerPort"])
+    assert env["RISKOPS_WORKER_METRICS_HOST"] == "0.0.0.0"  # reachable from outside the pod
+    service = named(objects, "Service", "-worker")
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["metrics"]
+    monitor = named(objects, "ServiceMonitor", "-worker")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    assert not selector.items() <= named(objects, "Service", "-api")["metadata"]["labels"].items()
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+    assert (
+        endpoint["authorization"]
+        == named(objects, "ServiceMonitor", "-api")["spec"]["endpoints"][0]["authorization"]
+    )  # one viewer key for both
+    policy = named(objects, "NetworkPolicy", "-worker-metrics")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert [p["port"] for p in policy["spec"]["ingress"][0]["ports"]] == ["metrics"]
+
+
+def test_a_worker_without_a_metrics_port_gets_no_scrape_objects() -> None:
+    helm()
+    objects = documents(render({"worker": {"metrics": {"port": 0}}}))
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert not [n for n in names if n[1].endswith(("-worker", "-worker-metrics"))
+                and n[0] != "Deployment"]  # fmt: skip
+    (container,) = named(objects, "Deployment", "-worker")["spec"]["template"]["spec"]["containers"]
+    assert "ports" not in container
+    assert {"name": "RISKOPS_WORKER_METRICS_PORT", "value": "0"} in container["env"]

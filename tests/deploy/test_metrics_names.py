@@ -1,5 +1,14 @@
-"""Every dashboard and alert query reads series the app really exports: the app runs in
-process, makes decisions, and its /metrics is scraped and compared with the queries."""
+"""Every dashboard and alert query reads series the app really exports: the app makes
+decisions, its /metrics is scraped and compared with the queries. Once in process (one
+process runs everything), and once as production runs it: `riskops serve --api-only` and
+`riskops worker` as real processes, each scraped on its own port, the union compared."""
+
+import contextlib
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,11 +19,21 @@ from riskops.ml.registry import Alias
 from tests.conftest import Api
 from tests.deploy.promql import label_matchers, queries, recording_rules, series_names
 from tests.payments import new_key, payment
+from tests.processes.support import (
+    create_key,
+    environment,
+    eventually,
+    free_port,
+    healthy,
+    post_payment,
+    stop,
+)
 
 DECISIONS = 3
 # Label values the queries may compare with, from the enums that produce them.
 KNOWN_VALUES = {"status": {o.value for o in Outcome}, "alias": {a.value for a in Alias}}
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+STARTUP = 120.0  # a busy 2-core machine imports the app slowly
 
 
 def exported(text: str) -> tuple[dict[str, set[str]], dict[str, float]]:
@@ -71,7 +90,11 @@ async def test_every_query_names_an_exported_series(api: Api) -> None:
     assert grew("riskops_decision_score_count,source=rules") == DECISIONS
     assert names["riskops_consumer_lag"] >= {"consumer", "topic"}
     assert names["riskops_dlq_waiting"] >= {"topic"}
+    assert unexported(names) == []
 
+
+def unexported(names: dict[str, set[str]]) -> list[str]:
+    """What the queries read that `names` (series -> label names) lacks."""
     missing = []
     for where, expr in queries():
         for name in series_names(expr):
@@ -82,7 +105,71 @@ async def test_every_query_names_an_exported_series(api: Api) -> None:
                 missing.append(f"{where}: {series} has no label {label}")
             if label in KNOWN_VALUES and value not in KNOWN_VALUES[label]:
                 missing.append(f"{where}: {label}={value} is never exported")
-    assert missing == []
+    return missing
+
+
+def lag_of(consumer: str, values: dict[str, float]) -> list[str]:
+    return [k for k in values if k.startswith(f"riskops_consumer_lag,consumer={consumer},")]
+
+
+def get_metrics(port: int, key: str) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def spawn(args: list[str], env: dict[str, str], data_dir: Path) -> "subprocess.Popen[bytes]":
+    with (data_dir / f"{args[0]}.log").open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "riskops", *args],
+            env=env, cwd=data_dir, stdout=sink, stderr=sink, start_new_session=True,
+        )  # fmt: skip
+
+
+def test_the_api_and_the_worker_together_export_every_queried_series(tmp_path: Path) -> None:
+    key = create_key(tmp_path)
+    api_port, worker_port = free_port(), free_port()
+    env = environment(tmp_path) | {
+        "RISKOPS_WORKER_METRICS_PORT": str(worker_port),
+        "RISKOPS_CASE_METRICS_INTERVAL": "0.5",
+    }
+    processes = [spawn(["serve", "--api-only", "--port", str(api_port)], env, tmp_path)]
+    try:
+        eventually(lambda: healthy(api_port), STARTUP, "the API answering")
+        processes.append(spawn(["worker"], env, tmp_path))  # the schema is migrated by now
+        for i in range(DECISIONS):
+            post_payment(api_port, key, f"metrics-{i}")
+
+        def worker_scrape() -> dict[str, float] | None:
+            with contextlib.suppress(OSError):
+                _, values = exported(get_metrics(worker_port, key))
+                # Its first case-queue count, and its consumers' lag (refreshed every 15 s).
+                if values.get("riskops_cases_sla_seconds") and lag_of("cases", values):
+                    return values
+            return None
+
+        eventually(worker_scrape, STARTUP, "the worker's /metrics with its own series")
+        api_names, api_values = exported(get_metrics(api_port, key))
+        worker_names, worker_values = exported(get_metrics(worker_port, key))
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                stop(process, signal.SIGTERM)
+    # Each process exports what it does: the API decides, the worker counts the queue.
+    decided = [f"riskops_decisions_total,status={o.value}" for o in Outcome]
+    assert sum(api_values.get(key, 0) for key in decided) == DECISIONS
+    assert not any(worker_values.get(key) for key in decided)
+    assert worker_values["riskops_cases_sla_seconds"] > 0
+    assert api_values["riskops_cases_sla_seconds"] == 0
+    # The worker's consumers (cases, analytics) are seen only in its own scrape.
+    assert lag_of("cases", worker_values) and not lag_of("cases", api_values)
+    union = {
+        name: api_names.get(name, set()) | worker_names.get(name, set())
+        for name in api_names.keys() | worker_names.keys()
+    }
+    assert unexported(union) == []
 
 
 @pytest.mark.parametrize("name", ["riskops_model_scores_total", "riskops_model_psi"])

@@ -61,7 +61,7 @@ def test_the_chart_ships_the_same_rules() -> None:
 def test_dashboards_use_the_provisioned_datasource_and_are_well_formed() -> None:
     datasource = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())
     uid = datasource["datasources"][0]["uid"]
-    assert {p.stem for p in DASHBOARDS} == {"decisions", "models", "events"}
+    assert {p.stem for p in DASHBOARDS} == {"decisions", "models", "events", "cases"}
     uids = set()
     for path in DASHBOARDS:
         board = json.loads(path.read_text())

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from riskops.audit import service as audit
 from riskops.audit.service import Actor, AdminAction, AuditFilter
 from riskops.cases import repository
+from riskops.cases.metrics import CASES_CLOSED, CASES_JOINED, CASES_OPENED, CASES_REOPENED
 from riskops.cases.repository import CaseFilter
 from riskops.cases.schemas import (
     LABEL_OF,
@@ -136,6 +137,7 @@ async def _new_case(
         target(row["id"]),
         after={"transaction_id": payment["id"], "source": source, "reason": reason or None},
     )
+    CASES_OPENED.labels(source).inc()
     return row
 
 
@@ -168,6 +170,7 @@ async def open_for_review(
                 target(joined["id"]),
                 after={"transaction_id": transaction_id},
             )
+            CASES_JOINED.inc()
             return str(joined["id"])
     opened = await _new_case(connection, payment, Outcome.REVIEW, policy, audit.SYSTEM)
     return str(opened["id"]) if opened else None
@@ -370,6 +373,7 @@ async def dispose(
         before={"status": "open" if closed["assignee"] is None else "assigned"},
         after={"disposition": body.disposition.value, "reason": body.reason, "labels": label_ids},
     )
+    CASES_CLOSED.labels(body.disposition.value).inc()
     return case_view(closed, now)
 
 
@@ -387,4 +391,5 @@ async def reopen(connection: AsyncConnection, case_id: str, actor: Actor) -> dic
         target(case_id),
         after={"status": reopened["status"]},
     )
+    CASES_REOPENED.inc()
     return case_view(reopened, utcnow())

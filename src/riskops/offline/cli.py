@@ -29,7 +29,7 @@ def export(
         float, typer.Option(help="Leave rows younger than this for the next run")
     ] = 60.0,
 ) -> None:
-    """Write decisions (with their feature vectors) and labels as Parquet, one folder per day.
+    """Write decisions (with their feature vectors), labels and case closings as Parquet, by day.
 
     Reruns continue where the last one stopped and never write a row twice.
     """

@@ -1,4 +1,5 @@
-"""`riskops export`: decisions (with their feature vectors) and labels as Parquet, by day.
+"""`riskops export`: decisions (with their feature vectors), labels and case closings as
+Parquet, by day.
 
 Incremental: each run continues from a watermark kept beside the files (`_watermarks.json`,
 the (created_at, id) of the last row written per table). A part file is named after its
@@ -70,7 +71,37 @@ SCHEMAS = {
             ("created_at", TIME),
         ]
     ),
+    # One row per closing of a case (offline/repository.py says why); created_at is when it
+    # was closed. The disposition's free-text reason stays in the database: analysts write
+    # anything there, and the offline store is read far more widely.
+    "cases": pa.schema(
+        [
+            ("disposition_id", pa.string()),
+            ("case_id", pa.string()),
+            ("created_at", TIME),
+            ("opened_at", TIME),
+            ("sla_due_at", TIME),
+            ("disposition", pa.string()),
+            ("actor", pa.string()),
+            ("labels_written", pa.int64()),
+            ("source", pa.string()),
+            ("priority", pa.float64()),
+            ("score", pa.float64()),
+            ("amount_minor", pa.int64()),
+            ("currency", pa.string()),
+            ("country", pa.string()),
+            ("channel", pa.string()),
+            ("card_token", pa.string()),
+            ("transaction_id", pa.string()),
+            ("reason_codes", pa.list_(pa.string())),
+            ("payments", pa.int64()),
+            ("seconds_open", pa.float64()),
+            ("within_sla", pa.bool_()),
+        ]
+    ),
 }
+# The column that identifies a row of each table (the watermark's tie-breaker and part names).
+KEYS = {"decisions": "transaction_id", "labels": "id", "cases": "disposition_id"}
 Progress = Callable[[str, int], None]  # (table, rows just written)
 
 
@@ -171,7 +202,7 @@ def _settled(settle: timedelta) -> datetime:
 
 
 def _first_id(table: str, rows: list[dict[str, Any]]) -> str:
-    return str(rows[0]["transaction_id" if table == "decisions" else "id"])
+    return str(rows[0][KEYS[table]])
 
 
 def _by_day(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -187,4 +218,16 @@ def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         rows = [
             {**row, **{name: row["features"].get(name) for name in FEATURE_NAMES}} for row in rows
         ]
+    elif table == "cases":
+        rows = [_case_closing(row) for row in rows]
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _case_closing(row: dict[str, Any]) -> dict[str, Any]:
+    closed, opened = row["created_at"], row["opened_at"]
+    return {
+        **row,
+        "labels_written": len(row["labels"] or []),
+        "seconds_open": (closed - opened).total_seconds(),
+        "within_sla": closed <= row["sla_due_at"],
+    }

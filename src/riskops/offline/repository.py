@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from riskops.cases.models import Case, CaseTransaction, Disposition
 from riskops.db.base import table_of
 from riskops.decisions.models import Decision, Transaction
 from riskops.labels.models import Label
@@ -13,6 +14,9 @@ from riskops.labels.models import Label
 transactions = table_of(Transaction)
 decisions = table_of(Decision)
 labels = table_of(Label)
+cases = table_of(Case)
+case_transactions = table_of(CaseTransaction)
+dispositions = table_of(Disposition)
 
 Position = tuple[datetime, str]  # (created_at, id) of the last row exported
 
@@ -53,7 +57,48 @@ def _labels() -> Select[Any]:
     )
 
 
-QUERIES = {"decisions": (_decisions, transactions), "labels": (_labels, labels)}
+def _cases() -> Select[Any]:
+    """One row per closing of a case (a disposition, which never changes), with the case.
+
+    Cases change while they are worked, so the fact is the closing, not the case: a reopened
+    case closed again is a second row, and no row is ever rewritten. The case's own columns
+    are read at export time (a settled closing's case rarely changes again).
+    """
+    d, c = dispositions.c, cases.c
+    payments = (
+        select(func.count())
+        .where(case_transactions.c.case_id == c.id)
+        .correlate(cases)
+        .scalar_subquery()
+    )
+    return select(
+        d.id.label("disposition_id"),
+        d.case_id,
+        d.created_at,
+        d.disposition,
+        d.actor,
+        d.labels,
+        c.opened_at,
+        c.sla_due_at,
+        c.source,
+        c.priority,
+        c.score,
+        c.amount_minor,
+        c.currency,
+        c.country,
+        c.channel,
+        c.card_token,
+        c.transaction_id,
+        c.reason_codes,
+        payments.label("payments"),
+    ).join(cases, c.id == d.case_id)
+
+
+QUERIES = {
+    "decisions": (_decisions, transactions),
+    "labels": (_labels, labels),
+    "cases": (_cases, dispositions),
+}
 
 
 async def page(

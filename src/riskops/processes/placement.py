@@ -52,3 +52,8 @@ def runs_relay(role: ProcessRole) -> bool:
 def runs_model_jobs(role: ProcessRole) -> bool:
     """First-champion training, drift reports and retraining: never on the API's loop."""
     return role is not ProcessRole.API
+
+
+def runs_queue_metrics(role: ProcessRole) -> bool:
+    """Counting the case queue for its gauges: one process does it, never the API replicas."""
+    return role is not ProcessRole.API

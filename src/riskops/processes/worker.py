@@ -11,6 +11,7 @@ import os
 import signal
 
 from riskops.core.background import Background
+from riskops.observability.worker_metrics import MetricsEndpoint
 from riskops.processes.placement import ProcessRole
 from riskops.runtime import build_runtime
 from riskops.settings import Settings
@@ -26,10 +27,17 @@ async def run_worker(settings: Settings, parent_pid: int | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     watch = Background("worker")
+    metrics = (
+        MetricsEndpoint(runtime, settings.worker_metrics_host, settings.worker_metrics_port)
+        if settings.worker_metrics_port
+        else None
+    )
     if parent_pid is not None:
         watch.spawn(_watch_parent(parent_pid, stop, watch), "parent")
     try:
         await runtime.start()
+        if metrics is not None:
+            await metrics.start()
         consumers = [runner.group for runner in runtime.events.runners]
         log.info(
             "worker process %d: relay, consumers %s, model jobs %s, recommendation scan %s",
@@ -40,6 +48,8 @@ async def run_worker(settings: Settings, parent_pid: int | None = None) -> None:
         await stop.wait()
     finally:
         await watch.stop(deadline=1.0)
+        if metrics is not None:
+            await metrics.stop()
         await runtime.close()  # uncommitted work is redelivered on the next start
         log.info("worker process %d stopped", os.getpid())
 
