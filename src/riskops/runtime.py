@@ -108,13 +108,13 @@ class Runtime:
     models: ModelServer  # champion / challenger / shadow; model_tasks keeps them current
     registry: ModelRegistry
     model_tasks: ModelTasks  # start() runs them when model_serving
+    recommendations: RecommendationScanner  # the continuous scan: the worker's, when enabled
     balances: BalanceService
     lists: ListPoller  # keeps the lists rules read current (started with the process)
     jobs: JobRunner  # backtests and other background jobs, reported through the jobs table
     rulesets: RulesetWatcher  # follows the active ruleset version (hot reload)
     similarity: Similarity  # nearest records; the index adapter the settings chose
     embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
-    recommendations: RecommendationScanner  # the continuous scan: the worker's, when enabled
     case_metrics: CaseQueueMetrics  # the case-queue gauges; counted by the worker's share
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -270,6 +270,14 @@ async def build_runtime(
         models=models,
         registry=registry,
         model_tasks=ModelTasks(settings, engine, models, registry),
+        recommendations=RecommendationScanner(
+            engine,
+            ScanPolicy(
+                review_threshold=settings.review_threshold,
+                decline_threshold=settings.decline_threshold,
+            ),
+            settings.recommendation_scan_interval.total_seconds(),
+        ),
         balances=BalanceService(decisions.account_counts),
         role=role,
         lists=lists,
@@ -278,14 +286,6 @@ async def build_runtime(
         similarity=similarity,
         embedding_tasks=EmbeddingTasks(
             engine, similarity, settings.embedding_interval.total_seconds()
-        ),
-        recommendations=RecommendationScanner(
-            engine,
-            ScanPolicy(
-                review_threshold=settings.review_threshold,
-                decline_threshold=settings.decline_threshold,
-            ),
-            settings.recommendation_scan_interval.total_seconds(),
         ),
         case_metrics=CaseQueueMetrics(
             engine, settings.case_metrics_interval.total_seconds(), settings.case_sla

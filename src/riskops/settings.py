@@ -212,6 +212,13 @@ class Settings(BaseSettings):
     retrain_interval: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
     retrain_enabled: bool = Field(default=True, description="Scheduled retraining in the worker")
     retrain_window: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
+    # The continuous investigation scan (src/riskops/recommendations/), in the worker process.
+    recommendation_scan_enabled: bool = Field(
+        default=True, description="Scan recent activity and fill the recommendation queue"
+    )
+    recommendation_scan_interval: Duration = Field(
+        default=timedelta(minutes=1), gt=timedelta(0), description="Between two scans"
+    )
 
     # Similar cases (see src/riskops/similarity/): an embedding per record, nearest neighbours.
     embeddings_enabled: bool = Field(
@@ -232,14 +239,6 @@ class Settings(BaseSettings):
         default=timedelta(seconds=2), gt=timedelta(0), description="Background embedding poll"
     )
     nearest_k_max: int = Field(default=100, ge=1, le=1000)
-
-    # The continuous investigation scan (src/riskops/recommendations/), in the worker process.
-    recommendation_scan_enabled: bool = Field(
-        default=True, description="Scan recent activity and fill the recommendation queue"
-    )
-    recommendation_scan_interval: Duration = Field(
-        default=timedelta(minutes=1), gt=timedelta(0), description="Between two scans"
-    )
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
