@@ -2,6 +2,8 @@
 just under it, on SQLite and PostgreSQL; one open entry per entity and pattern; rejections
 remembered."""
 
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from riskops.auth.roles import Role
 from riskops.db.types import utcnow
 from riskops.entities.service import EntityKind
+from riskops.recommendations.scan import scan
 from tests.conftest import Api
 from tests.recommendations.history import (
     POLICY,
@@ -212,3 +215,25 @@ async def test_a_rejection_lowers_the_priority_of_the_same_pattern_later(api: Ap
         await api.client.get(f"/v1/recommendations/{entry_id}", headers=api.as_role(Role.VIEWER))
     ).json()
     assert kept["status"] == "rejected" and kept["reason"] == "a known test terminal"
+
+
+async def test_two_scans_at_once_still_leave_one_open_entry(api: Api) -> None:
+    await _merchant_with_fraud(api)
+    first, second = await asyncio.gather(scanned(api), scanned(api))
+    assert len(first.created) + len(second.created) == 1  # the unique open key decides
+    listing = await api.client.get("/v1/recommendations", headers=api.as_role(Role.VIEWER))
+    assert len(listing.json()["items"]) == 1
+
+
+async def test_a_failing_detector_is_recorded_and_the_others_still_write(api: Api) -> None:
+    await _merchant_with_fraud(api)
+    for i in range(5):
+        await paid(api, timedelta(minutes=50 - i), card_number=card(40 + i % 3),
+                   device_id="dev-ring", amount_minor=100)  # fmt: skip
+    # A label window reaching before year 1 cannot be computed: that detector fails.
+    broken = replace(POLICY, label_window=timedelta(days=800_000))
+    result = await scan(api.runtime.engine, broken)
+    assert set(result.failures) == {"merchant_fraud"}
+    assert "OverflowError" in result.failures["merchant_fraud"]
+    listing = await api.client.get("/v1/recommendations", headers=api.as_role(Role.VIEWER))
+    assert [i["pattern"] for i in listing.json()["items"]] == ["card_testing_ring"]
