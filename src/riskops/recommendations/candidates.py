@@ -1,5 +1,6 @@
 """What a scan detector yields, and the thresholds the scan reads (one place, so tests can
-build histories just over and just under each)."""
+build histories just over and just under each; shared ones come from the investigation
+pattern tool, so a scan and an investigation call the same thing by the same name)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -7,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from riskops.entities.service import EntityKind
+from riskops.investigations.tools import patterns  # the same thresholds as investigations
 
 
 class Suggestion(StrEnum):
@@ -26,21 +28,21 @@ class ScanPolicy:
     near_limit: int = 20  # payments investigated per scan (each is a full context read)
     # Merchants (terminals): fraud labels known by now on payments inside the window.
     label_window: timedelta = timedelta(days=14)
-    merchant_fraud_min: int = 2
+    merchant_fraud_min: int = patterns.MERCHANT_FRAUD_MIN
     merchant_fraud_cards_min: int = 2  # one card's frauds at a shop point at the card
     merchant_fraud_share: float = 0.3  # of its labelled payments since the first fraud
     # Card-testing rings: small payments of several cards behind one device or IP.
     ring_window: timedelta = timedelta(hours=6)
-    ring_cards_min: int = 3
-    ring_payments_min: int = 5
-    small_amount: int = 1_000  # minor units
+    ring_cards_min: int = patterns.SHARED_MIN
+    ring_payments_min: int = patterns.BURST_MIN
+    small_amount: int = patterns.SMALL_AMOUNT  # minor units
     # Account takeover: the last window against the account's own 30 days before it.
     takeover_window: timedelta = timedelta(hours=72)
     baseline_window: timedelta = timedelta(days=30)
     baseline_min: int = 3  # earlier payments: a new account has no baseline to leave
-    spike_factor: float = 3.0  # times the account's baseline mean amount
+    spike_factor: float = patterns.HIGH_FACTOR  # times the account's baseline mean amount
     spikes_min: int = 2  # spikes alone; one spike is enough from a new device
-    high_amount: int = 50_000  # minor units: high whatever the baseline
+    high_amount: int = patterns.HIGH_AMOUNT  # minor units: high whatever the baseline
     evidence_limit: int = 20  # transaction ids kept per entry
 
 

@@ -27,6 +27,7 @@ decisions = table_of(Decision)
 labels = table_of(Label)
 case_transactions = table_of(CaseTransaction)
 FRAUD = 1
+KINDS = frozenset(k.value for k in EntityKind)
 
 
 async def near_threshold(
@@ -55,6 +56,8 @@ async def near_threshold(
     for transaction_id, score in rows.all():
         context = await context_tool.gather(connection, context_tool.ContextInput(transaction_id))
         for pattern in pattern_tool.detect(context):
+            if pattern.entity["kind"] not in KINDS:
+                continue  # a pattern about something the queue cannot name: the panel shows it
             history = context.histories.get(pattern.entity["kind"], [])
             found.append(
                 Candidate(
