@@ -1,7 +1,8 @@
 """Request dependencies: the runtime, the caller's identity and what it may do."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -17,6 +18,7 @@ _bearer = HTTPBearer(
     auto_error=False, description="API key, or an OIDC token when an issuer is configured"
 )
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key header")
+T = TypeVar("T")
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -74,10 +76,25 @@ async def identify(runtime: Runtime, raw: str, client: str) -> Principal:
     tokens = runtime.tokens
     if tokens is None or not looks_like_token(raw):
         return await runtime.keys.verify(raw, client)
+    return await _counted(runtime, client, lambda: tokens.verify(raw))
+
+
+async def identify_for_sign_in(
+    runtime: Runtime, raw: str, client: str
+) -> tuple[Principal, datetime | None]:
+    """As `identify`, with the moment a token expires (None for a key): the console session
+    it opens must not outlive the token."""
+    tokens = runtime.tokens
+    if tokens is None or not looks_like_token(raw):
+        return await runtime.keys.verify(raw, client), None
+    return await _counted(runtime, client, lambda: tokens.verify_for_sign_in(raw))
+
+
+async def _counted(runtime: Runtime, client: str, verify: Callable[[], Awaitable[T]]) -> T:
     throttle = runtime.keys.throttle
     throttle.check(client)
     try:
-        return await tokens.verify(raw)
+        return await verify()
     except Unauthorized:
         throttle.failed(client)
         raise

@@ -8,6 +8,7 @@ known role wins. Keys from a JWKS URL are fetched off the event loop and kept by
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -84,6 +85,12 @@ class TokenVerifier:
             lifetime = min(self._cache_seconds, expires_at + self._leeway - time.time())
             self._verified[raw] = (time.monotonic() + lifetime, principal)
         return principal
+
+    async def verify_for_sign_in(self, raw: str) -> tuple[Principal, datetime]:
+        """The caller and the moment its token expires: a console session must not outlive
+        it. Not cached: a sign-in happens once per session."""
+        principal, expires_at = await self._verify(raw)
+        return principal, datetime.fromtimestamp(expires_at, UTC)
 
     async def _verify(self, raw: str) -> tuple[Principal, float]:
         try:

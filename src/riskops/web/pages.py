@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from riskops.api.deps import client_of
+from riskops.api.deps import client_of, identify_for_sign_in
 from riskops.api.ports import Runtime
 from riskops.auth import sessions
 from riskops.cases import service as cases
@@ -59,7 +59,9 @@ async def login_page(request: Request, next: str | None = None) -> Response:
         return RedirectResponse(_safe_next(next), status_code=303)
     data = pre_session(request)
     response: Response = render(
-        request, "login.html", {"csrf": data[CSRF_FIELD], "next": next or "/"}
+        request,
+        "login.html",
+        {"csrf": data[CSRF_FIELD], "next": next or "/", "tokens": _runtime(request).tokens},
     )
     write_session(request, response, data)
     return response
@@ -67,7 +69,8 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    """Exchange an API key for a console session; the key itself is not kept in the cookie."""
+    """Exchange an API key (or, with an OIDC issuer configured, a token) for a console
+    session; neither is kept in the cookie."""
     form = await request.form()
     runtime = _runtime(request)
     data = pre_session(request)
@@ -78,12 +81,12 @@ async def login(request: Request) -> Response:
         if not raw_key:
             raise Unauthorized("an API key is required to sign in")
         # Bad keys count against this client: repeated ones lock it out (429, Retry-After).
-        principal = await runtime.keys.verify(raw_key, client_of(request))
+        principal, not_after = await identify_for_sign_in(runtime, raw_key, client_of(request))
     except RiskOpsError as error:
         refused = render(
             request,
             "login.html",
-            {"csrf": data[CSRF_FIELD], "next": target, "error": error},
+            {"csrf": data[CSRF_FIELD], "next": target, "error": error, "tokens": runtime.tokens},
             status_code=error.status_code,
         )
         refused.headers.update(error.headers)
@@ -93,9 +96,7 @@ async def login(request: Request) -> Response:
         if isinstance(previous := data.get(SESSION_FIELD), str):
             await sessions.end_session(connection, previous)
         session_id = await sessions.open_session(
-            connection,
-            principal.key_id,
-            runtime.settings.session_max_age,
+            connection, principal, runtime.settings.session_max_age, not_after
         )
     response = RedirectResponse(target, status_code=303)
     # A fresh session id and token on sign-in: neither seen before is worth anything after.
