@@ -7,6 +7,7 @@ once; until a champion is loaded the pipeline scores with the rules alone.
 """
 
 import asyncio
+import gc
 import logging
 import time
 from datetime import UTC, datetime
@@ -104,6 +105,10 @@ class ModelTasks:
         if self.settings.model_bootstrap if bootstrap is None else bootstrap:
             await self._bootstrap(self.registry)
         await self.reload()
+        # MLflow's import (and a first training's, on a single process) lives as long as the
+        # process, like what Runtime.start froze: out of the collector's sight, or every full
+        # collection walks it on the event loop (benchmarks/stages.py --gc shows the pause).
+        gc.freeze()
         self.server.loaded = True
         if self.server.champion is None:
             log.warning("no champion to serve: decisions use the rules alone")
