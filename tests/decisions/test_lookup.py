@@ -8,7 +8,7 @@ import httpx
 
 from riskops.app import create_app
 from riskops.auth.roles import Role
-from riskops.decisions.lookup import LookupKey
+from riskops.decisions.lookup import _ONE_KEY, LookupKey
 from riskops.runtime import Runtime
 from tests.conftest import create_keys, make_settings
 from tests.payments import payment
@@ -47,3 +47,9 @@ async def test_the_read_sees_what_is_committed_and_never_waits_for_a_writer(
         other.execute("COMMIT")
         other.close()
         assert runtime.lookup.read_now(LookupKey("acct-2", "k-1")).currency == "USD"
+        # Both joins are index searches, whatever the tables hold: the read stays a point read.
+        with sqlite3.connect(database) as plain:
+            plan = [row[3] for row in plain.execute(f"EXPLAIN QUERY PLAN {_ONE_KEY}", ("a", "k"))]
+        assert any(step.startswith("SEARCH a USING") for step in plan), plan
+        assert any(step.startswith("SEARCH t USING INDEX") for step in plan), plan
+        assert not any(step.startswith(("SCAN a", "SCAN t")) for step in plan), plan

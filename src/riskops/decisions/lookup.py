@@ -62,9 +62,10 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
         if self._reader is None:
             # Opened in the loop's thread and used only there; never waits on a lock.
             self._reader = open_sqlite(self._path or "", busy_timeout_ms=0)
-        pairs = [(key.account_id, key.idempotency_key)]
-        currencies, stored = _sqlite_lookup(pairs, self._reader)
-        return Found(currencies.get(key.account_id), stored.get(pairs[0]))
+        rows = self._reader.execute(_ONE_KEY, (key.account_id, key.idempotency_key)).fetchall()
+        currency, transaction_id, request_hash = rows[0]
+        stored = Stored(transaction_id, request_hash) if transaction_id is not None else None
+        return Found(currency, stored)
 
     async def stop(self, drain_seconds: float = 30.0) -> None:
         await super().stop(drain_seconds)
@@ -91,6 +92,15 @@ class IdempotencyLookup(Batcher[LookupKey, Found]):
 
 
 Pair = tuple[str, str]
+# One key, one statement (two cost ~30 us more, measured): exactly one row, NULLs for what is
+# not stored. Both joins are index searches (the accounts key, the idempotency unique index).
+_ONE_KEY = (
+    "SELECT a.currency, t.id, t.request_hash "
+    "FROM (SELECT ? AS account_id, ? AS idempotency_key) AS k "
+    "LEFT JOIN accounts AS a ON a.id = k.account_id "
+    "LEFT JOIN transactions AS t "
+    "ON t.account_id = k.account_id AND t.idempotency_key = k.idempotency_key"
+)
 
 
 def _sqlite_lookup(
