@@ -102,7 +102,7 @@ async def create_keys(engine: AsyncEngine) -> dict[Role, str]:
 
 @dataclass
 class TwoProcesses:
-    """Two app instances sharing one PostgreSQL database, as two API processes would."""
+    """Two app instances sharing one database, as two API processes would."""
 
     clients: list[httpx.AsyncClient]
     runtimes: list[Runtime]
@@ -110,8 +110,12 @@ class TwoProcesses:
 
 
 @contextlib.asynccontextmanager
-async def two_processes(tmp_path: Path, **overrides: object) -> AsyncIterator[TwoProcesses]:
-    async with fresh_postgres_database() as url:
+async def two_processes(
+    tmp_path: Path, database_url: str | None = None, **overrides: object
+) -> AsyncIterator[TwoProcesses]:
+    """Two apps on one fresh PostgreSQL database, or on `database_url` when given."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = database_url or await stack.enter_async_context(fresh_postgres_database())
         apps = [create_app(make_settings(tmp_path / f"p{i}", url, **overrides)) for i in range(2)]
         async with (
             apps[0].router.lifespan_context(apps[0]),

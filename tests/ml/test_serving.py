@@ -105,3 +105,28 @@ def test_the_fast_path_scores_exactly_like_booster_predict(small_model: TrainedM
         expected = small_model.booster.predict(row)[0]
         assert served.predict(row) == pytest.approx(expected, rel=1e-12, abs=1e-15)
         assert served.predict_features(features) == served.predict(row)
+
+
+def test_fast_contributions_equal_booster_pred_contrib_exactly(small_model: TrainedModel) -> None:
+    """Explanations through the prepared C API are the very values `pred_contrib` gives: every
+    reason a decision shows is unchanged, to the last bit."""
+    from riskops.decisions.scoring import Contribution
+    from riskops.ml.serving import ServedModel
+
+    served = ServedModel(loaded(small_model, "1"))
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        values = rng.random(len(served.features)) * rng.choice([1.0, 10.0, 1_000.0])
+        features = {n: float(v) for n, v in zip(served.features, values, strict=True)}
+        for gone in rng.choice(len(served.features), int(rng.integers(0, 20)), replace=False):
+            del features[served.features[int(gone)]]  # missing ones become NaN
+        row = served.vector(features)
+        booster = small_model.booster.predict(row, pred_contrib=True, num_threads=1)[0]
+        assert served._explainer.contributions(row).tolist() == booster.tolist()
+        expected = [
+            Contribution(name, float(row[0, i]), round(float(booster[i]), 6))
+            for i, name in enumerate(served.features)
+            if not np.isnan(row[0, i]) or booster[i] != 0.0
+        ]
+        as_text = lambda found: [repr(c) for c in found]  # noqa: E731 - NaN equals NaN as text
+        assert as_text(served.contributions(row)) == as_text(expected)

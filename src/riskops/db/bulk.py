@@ -163,10 +163,13 @@ def sqlite_transaction(connection: sqlite3.Connection, work: Callable[[], T]) ->
     connection.execute("BEGIN IMMEDIATE")
     try:
         result = work()
+        connection.commit()
     except BaseException:
-        connection.rollback()
+        # A failed COMMIT (busy, I/O) leaves the transaction open: on a connection of its own,
+        # with no pool to reset it, the next BEGIN would fail forever.
+        if connection.in_transaction:
+            connection.rollback()
         raise
-    connection.commit()
     return result
 
 

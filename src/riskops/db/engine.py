@@ -17,12 +17,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, **options)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, **options)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Also applied to the decision path's own connections (db/sqlite_direct.py).
     # WAL lets readers run beside the single writer. FULL sync makes every commit durable
     # before a request is answered; group commit keeps that to one fsync per batch.
     cursor = dbapi_connection.cursor()

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.db.base import table_of
 from riskops.db.batching import Batcher
-from riskops.db.bulk import BulkInsert, driver_transaction, in_sqlite_thread, sqlite_transaction
+from riskops.db.bulk import BulkInsert, driver_transaction, sqlite_transaction
+from riskops.db.sqlite_direct import SqliteThread, sqlite_path
 from riskops.decisions.models import Decision, DecisionAudit, Transaction
 from riskops.events.models import OutboxEvent
 from riskops.ledger.models import Account, LedgerEntry
@@ -65,6 +66,21 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
         self._audits = BulkInsert(table_of(DecisionAudit), dialect)
         self._entries = BulkInsert(table_of(LedgerEntry), dialect)
         self._outbox = BulkInsert(table_of(OutboxEvent), dialect)
+        # SQLite: a connection and a thread of the writer's own (one hand-off per batch, no
+        # pool checkout or reset); SQLite has one writer at a time, so one is all it takes.
+        self._sqlite: SqliteThread | None = None
+        if dialect == "sqlite":
+            self._sqlite = SqliteThread(sqlite_path(engine.url), "decision-writer")
+
+    def start(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.start()
+        super().start()
+
+    async def stop(self, drain_seconds: float = 30.0) -> None:
+        await super().stop(drain_seconds)  # what is queued is written first
+        if self._sqlite is not None:
+            await self._sqlite.stop()
 
     async def run(self, items: list[DecisionRows]) -> list[bool | BaseException]:
         try:
@@ -79,15 +95,17 @@ class DecisionWriter(Batcher[DecisionRows, bool]):
         return [rows.transaction["id"] in stored for rows in items]
 
     async def _write(self, batch: list[DecisionRows]) -> set[str]:
-        async with self._engine.connect() as connection:
-            if connection.dialect.name == "sqlite":
-                # The whole transaction in aiosqlite's thread, one hand-off (see bulk.py).
-                return await in_sqlite_thread(connection, partial(self._write_sqlite, batch))
-            async with driver_transaction(connection) as driver:
-                await self._accounts.execute(driver, _accounts(batch))
-                stored = set(await self._transactions.execute(driver, _transactions(batch)))
-                for insert, rows in self._after_transactions(batch, stored):
-                    await insert.execute(driver, rows)
+        if self._sqlite is not None:
+            # The whole transaction in the writer's thread, one hand-off.
+            return await self._sqlite.call(partial(self._write_sqlite, batch))
+        async with (
+            self._engine.connect() as connection,
+            driver_transaction(connection) as driver,
+        ):
+            await self._accounts.execute(driver, _accounts(batch))
+            stored = set(await self._transactions.execute(driver, _transactions(batch)))
+            for insert, rows in self._after_transactions(batch, stored):
+                await insert.execute(driver, rows)
         return stored
 
     def _write_sqlite(self, batch: list[DecisionRows], connection: sqlite3.Connection) -> set[str]:

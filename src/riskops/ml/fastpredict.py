@@ -22,20 +22,26 @@ import numpy.typing as npt
 from lightgbm.basic import _LIB, _c_str, _safe_call  # type: ignore[attr-defined]
 
 _PREDICT_NORMAL = 0  # C_API_PREDICT_NORMAL: probabilities for the binary objective
+_PREDICT_CONTRIB = 3  # C_API_PREDICT_CONTRIB: per-feature SHAP values, then the expected value
 _FLOAT64 = 1  # C_API_DTYPE_FLOAT64
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 
 
 class FastPredictor:
-    """Scores one float64 row of `columns` values; not thread-safe (one output buffer)."""
+    """Scores one float64 row of `columns` values; not thread-safe (one output buffer).
 
-    def __init__(self, booster: lgb.Booster, columns: int) -> None:
+    With `contributions`, `contributions(row)` gives what `Booster.predict(row,
+    pred_contrib=True)[0]` gives (the same C++ tree SHAP, without the Python wrapper's
+    per-call parameter parsing and checks): `columns` SHAP values, then the expected value.
+    """
+
+    def __init__(self, booster: lgb.Booster, columns: int, *, contributions: bool = False) -> None:
         self._booster = booster  # keeps the model alive as long as its prepared config
         self._config = ctypes.c_void_p()
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
                 booster._handle,
-                ctypes.c_int(_PREDICT_NORMAL),
+                ctypes.c_int(_PREDICT_CONTRIB if contributions else _PREDICT_NORMAL),
                 ctypes.c_int(0),  # start iteration
                 ctypes.c_int(-1),  # every iteration
                 ctypes.c_int(_FLOAT64),
@@ -46,7 +52,8 @@ class FastPredictor:
         )
         self._length = ctypes.c_int64()
         self._length_ref = ctypes.byref(self._length)
-        self._out = np.empty(1, dtype=np.float64)
+        # A binary model's contributions: one per column plus the expected value.
+        self._out = np.empty(columns + 1 if contributions else 1, dtype=np.float64)
         self._out_pointer = self._out.ctypes.data_as(_DOUBLE_P)
         self._row = struct.Struct(f"={columns}d")  # native float64s, as _FLOAT64 declares
         self._buffer = (ctypes.c_double * columns)()
@@ -63,6 +70,19 @@ class FastPredictor:
             )
         )
         return float(self._out[0])
+
+    def contributions(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """SHAP values of one (1, columns) row (a copy: the output buffer is reused)."""
+        row = np.ascontiguousarray(row, dtype=np.float64)  # the C side reads raw doubles
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                self._config,
+                row.ctypes.data_as(ctypes.c_void_p),
+                ctypes.byref(self._length),
+                self._out_pointer,
+            )
+        )
+        return self._out[: self._length.value].copy()
 
     def predict_values(self, values: Iterable[float]) -> float:
         """Score one row given as exactly `columns` numbers, in the model's column order."""

@@ -1,8 +1,8 @@
 """In-process serving: champion scores every decision, a sticky canary share goes to the challenger,
 shadow models score off the hot path.
 
-Scoring calls `lightgbm.Booster.predict` on one row (~17 us; the sklearn wrapper is 30x
-slower). Contributions (`pred_contrib=True`, ~0.6 ms) are computed only for scores at or
+Scoring goes through LightGBM's prepared single-row C API (ml/fastpredict.py), and so do
+contributions (tree SHAP, `pred_contrib`), computed only for scores at or
 above the review threshold: an approved payment needs no explanation on the hot path,
 a reviewed or declined one always carries its top reasons.
 
@@ -59,6 +59,7 @@ class ServedModel:
         from riskops.ml.fastpredict import FastPredictor  # lightgbm: only once a model is served
 
         self._fast = FastPredictor(model.booster, self._width)
+        self._explainer = FastPredictor(model.booster, self._width, contributions=True)
 
     def vector(self, features: Mapping[str, float | int]) -> npt.NDArray[np.float64]:
         # Missing features become NaN: LightGBM routes them down its learned missing branch.
@@ -73,11 +74,13 @@ class ServedModel:
         return self._fast.predict_values(map(features.get, self.features, _MISSING))
 
     def contributions(self, row: npt.NDArray[np.float64]) -> list[Contribution]:
-        values = self.model.booster.predict(row, pred_contrib=True, num_threads=1)[0]
+        """Each present (or pushing) feature's SHAP value: `Booster.predict(row,
+        pred_contrib=True)` through the prepared fast path (tests/ml compare them exactly)."""
+        values = self._explainer.contributions(row).tolist()
         return [
-            Contribution(name, float(row[0, i]), round(float(values[i]), 6))
-            for i, name in enumerate(self.features)
-            if not np.isnan(row[0, i]) or values[i] != 0.0
+            Contribution(name, x, round(c, 6))
+            for name, x, c in zip(self.features, row[0].tolist(), values, strict=False)
+            if x == x or c != 0.0  # x != x: NaN, a missing feature
         ]
 
 
