@@ -20,7 +20,7 @@ def make_table(rows: int = 1_500, seed: int = 3) -> pd.DataFrame:
     channel[rng.random(rows) < 0.1] = None
     age = rng.integers(18, 80, rows).astype(np.float64)
     age[rng.random(rows) < 0.15] = np.nan
-    logit = -3.2 + 0.012 * amount + 2.8 * (country == "KP") + 0.9 * (channel == "web")
+    logit = -4.5 + 0.025 * amount + 3.5 * (country == "KP") + 1.5 * (channel == "web")
     target = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     minutes = np.cumsum(rng.integers(1, 30, rows))
     # File order is not time order: the split must follow the time column when one is named.

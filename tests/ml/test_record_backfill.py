@@ -129,13 +129,13 @@ def test_train_on_a_table_then_backfill_its_history_resumably(data_dir: Path) ->
 
     source = history(data_dir)
     line, reported = interrupted_run(data_dir, source)
-    assert line == 402  # two batches of 200 rows after the header
+    assert line == 401  # two batches of 200 rows after the header (line 1)
     assert [(b.line, b.reason) for b in reported] == [(5, "amount='abc': expected a number")]
     assert count_records(data_dir) == 400 - 1  # whole batches only, the bad row skipped
 
     code, output = riskops("backfill", str(source), "--model", "claims", "--batch-rows", "250")
     assert code == 0, output
-    assert "resumed after line 402" in output
+    assert "resumed after line 401" in output
     assert "line 600: country='XX': expected one of 'DE', 'FR', 'KP', 'US'" in output
     assert "line 650: 7 fields, the header has 6" in output
     assert "line 700: amount='': expected a number" in output
@@ -143,7 +143,8 @@ def test_train_on_a_table_then_backfill_its_history_resumably(data_dir: Path) ->
     good = ROWS - len(BAD) - 1
     assert count_records(data_dir) == good
     checkpoint, rejects = rb.state_files(data_dir, source, "claims")
-    assert [row[0] for row in csv.reader(rejects.open())] == ["600", "650", "700", "800"]
+    rejected = list(csv.reader(rejects.read_text().splitlines()))
+    assert [row[0] for row in rejected] == ["600", "650", "700", "800"]
 
     # A crash between a commit and its checkpoint: the next run redoes work, stores nothing.
     point = rb.Checkpoint.load(checkpoint)

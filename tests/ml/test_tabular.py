@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskops.ml.drift import SCORE
 from riskops.ml.feature_schema import FeatureSchema, FieldType, InvalidFeatures, encode_frame
 from riskops.ml.registry import ModelRegistry
 from riskops.ml.tabular import (
@@ -64,7 +65,7 @@ def test_a_model_trains_on_the_older_rows_and_is_measured_on_the_newest(
     assert model.metrics["auc"] > 0.75  # KP and the amount carry the signal
     assert set(model.metrics) >= {"auc", "ap", "recall_at_fpr_0.01"}
     assert model.features == ["amount", "country", "channel", "age"]
-    assert set(model.references) == {*model.features, "score"}
+    assert set(model.references) == {*model.features, SCORE}
     # The holdout is the newest rows by the time column, not the last rows of the file.
     newest = table.assign(t=pd.to_datetime(table["seen_at"])).nlargest(300, "t")
     assert model.rows["holdout_frauds"] == int(newest["is_fraud"].sum())

@@ -3,7 +3,7 @@
 from __future__ import annotations  # annotations name lazily imported types
 
 import asyncio
-import json
+import csv
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -279,6 +279,11 @@ def _backfill_records(path: Path, model_id: str, batch_rows: int, restart: bool)
         point = rb.Checkpoint.load(checkpoint_file)
         # A resumed run scores with the version the first run used, whatever the alias says now.
         wanted = f"{point.model_name}:{point.model_version}" if point else model_id
+        if point is not None:
+            err.print(
+                f"resuming after line {point.line} with {point.model_name} "
+                f"v{point.model_version}, as the first run (--restart to start over)"
+            )
         server = ModelServer(canary_share=0.0, explain_above=1.0)
         served = await resolve(wanted, server, registry, settings.model_name)
         engine = create_engine(settings.resolved_database_url)
@@ -287,7 +292,7 @@ def _backfill_records(path: Path, model_id: str, batch_rows: int, restart: bool)
         def report(bad: list[rb.BadRow]) -> None:
             nonlocal shown
             with rejects_file.open("a", newline="") as handle:
-                handle.writelines(f"{b.line},{json.dumps(b.reason)}\n" for b in bad)
+                csv.writer(handle).writerows((b.line, b.reason) for b in bad)
             for b in bad[: max(0, rb.SHOWN_BAD_ROWS - shown)]:
                 progress.console.print(f"[yellow]line {b.line}:[/yellow] {b.reason}")
             shown += len(bad)

@@ -297,7 +297,7 @@ def encode_frame(schema: FeatureSchema, frame: "pd.DataFrame") -> npt.NDArray[np
     for f in schema.fields:
         column = frame[f.name]
         if f.type is FieldType.CATEGORY:
-            codes = pd.Categorical(column.astype("string"), categories=list(f.categories)).codes
+            codes = pd.Index(list(f.categories)).get_indexer(column.astype(str))
             values = codes.astype(np.float64)
             values[codes < 0] = np.nan
         elif f.type is FieldType.BOOLEAN:

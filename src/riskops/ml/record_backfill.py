@@ -192,7 +192,7 @@ def _column(
     empty = stripped.isin(_EMPTY).to_numpy()
     wrong = empty.copy() if not f.nullable else np.zeros(len(text), dtype=bool)
     if f.type is FieldType.CATEGORY:
-        codes = pd.Categorical(stripped, categories=list(f.categories)).codes
+        codes = pd.Index(list(f.categories)).get_indexer(stripped)
         unknown = (codes < 0) & ~empty
         values = np.where(codes >= 0, codes, np.nan).astype(np.float64)
         typed: list[Any] = [None if e else s for e, s in zip(empty, stripped, strict=True)]
