@@ -90,7 +90,7 @@ class FieldError:
     problem: str  # missing | unknown | wrong_type | unknown_category | out_of_range | null
     expected: str | None = None
     categories: list[str] | None = None
-    range: list[float] | None = None
+    range: list[float | None] | None = None  # None on a side: open
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -181,7 +181,7 @@ def _check(f: FeatureField, value: Any, present: bool) -> FieldError | None:
         "wrong_type",
         f.expected(),
         list(f.categories) if f.type is FieldType.CATEGORY else None,
-        [f.minimum, f.maximum] if f.bounded and f.minimum is not None else None,
+        [f.minimum, f.maximum] if f.bounded else None,
     )
     if not present:
         return FieldError(f.name, "missing", f.expected())

@@ -190,7 +190,7 @@ async def predict_form(request: Request, user: User, model: str = "") -> Respons
         "unavailable": unavailable,
         "typed": typed,
         "groups": _grouped(chosen["features"], typed) if chosen else [],
-        "prefilled": bool(chosen) and any(f["typical"] is not None for f in chosen["features"]),
+        "prefilled": any(f["typical"] is not None for f in (chosen or {}).get("features", [])),
     }
     partial = request.headers.get("hx-target") == "predict-form"
     return render(request, "_predict_form.html" if partial else "predict.html", context, user)
