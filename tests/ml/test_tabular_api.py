@@ -14,11 +14,13 @@ from sqlalchemy import select
 
 from riskops.app import create_app
 from riskops.auth.roles import Role
+from riskops.core.errors import Conflict
 from riskops.db.base import table_of
 from riskops.ml.models import PredictionRecord
+from riskops.ml.records import ALIAS_TTL_SECONDS
 from riskops.ml.registry import Alias, ModelRegistry
 from riskops.ml.service import open_registry
-from riskops.ml.tabular_service import TableSpec, train_from_table
+from riskops.ml.tabular_service import TableSpec, promote_table_model, train_from_table
 from riskops.ml.training import TrainedModel, TrainingConfig
 from riskops.runtime import Runtime
 from tests.conftest import Api, create_keys, make_settings
@@ -155,3 +157,14 @@ async def test_a_second_version_is_gated_against_the_champion(table_api: TableAp
     assert challenger.json()["model_version"] == "2"
     second_version = table_api.registry.versions("claims")[1]
     assert second_version.metrics["auc"] > 0.7
+    # Promotion re-runs the gates on the challenger's stored holdout, the champion beside it.
+    engine, registry = table_api.runtime.engine, table_api.registry
+    result = await promote_table_model(engine, registry, "claims", "2")
+    assert result.passed and [c.name for c in result.checks] == ["auc", "psi", "canary"]
+    assert registry.alias_version("claims", Alias.CHAMPION) == "2"
+    assert registry.alias_version("claims", Alias.CHALLENGER) is None
+    with pytest.raises(Conflict, match="already the champion"):
+        await promote_table_model(engine, registry, "claims", "2")
+    await asyncio.sleep(ALIAS_TTL_SECONDS)  # the API's alias answers are kept this long
+    promoted = await predict(table_api, "claims", TYPICAL)
+    assert promoted.json()["model_version"] == "2"

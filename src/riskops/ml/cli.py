@@ -415,11 +415,15 @@ def promote(
     force: Annotated[
         bool, typer.Option(help="Promote even if a gate fails (recorded in the admin audit log)")
     ] = False,
+    name: Annotated[
+        str | None, typer.Option(help="A model trained with --data; default the served one")
+    ] = None,
 ) -> None:
     """Make a version the champion if it passes every gate (AUC, PSI, canary errors)."""
     from riskops.audit.service import cli_actor
     from riskops.db.engine import create_engine
     from riskops.ml import service
+    from riskops.ml.tabular_service import promote_table_model
 
     async def work(settings: Settings) -> GateResult:
         engine = create_engine(settings.resolved_database_url)
@@ -427,6 +431,10 @@ def promote(
             await upgrade(engine)
             registry = await asyncio.to_thread(service.open_registry, settings)
             with err.status("checking the promotion gates"):
+                if name is not None and name != settings.model_name:
+                    return await promote_table_model(
+                        engine, registry, name, version, force=force, actor=cli_actor()
+                    )
                 return await service.promote(
                     engine, settings, registry, version, force=force, actor=cli_actor()
                 )

@@ -32,6 +32,7 @@ EXPERIMENT: Final = "riskops"
 HISTORY_TAG: Final = "riskops.champion_history"
 MODEL_DIR: Final = "model"
 SCHEMA_FILE: Final = "schema.json"
+HOLDOUT_FILE: Final = "holdout.parquet"  # models trained on a table: what promotion gates use
 
 
 class Alias(StrEnum):
@@ -63,6 +64,7 @@ class LoadedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     typical: dict[str, float] = field(default_factory=dict)  # training medians; {} if older
     schema: FeatureSchema | None = None  # typed inputs; None: every feature a number (older)
+    artifacts: Path | None = None  # the downloaded files (a table model's holdout is there)
 
 
 def quiet_mlflow() -> None:
@@ -155,6 +157,8 @@ class MlflowRegistry:
             (root / "typical.json").write_text(json.dumps(model.typical))
             if model.schema is not None:
                 (root / SCHEMA_FILE).write_text(json.dumps(model.schema.to_json()))
+            if model.holdout is not None:
+                model.holdout.to_parquet(root / HOLDOUT_FILE)
             self.client.log_artifacts(run_id, folder, MODEL_DIR)
         self.client.set_terminated(run_id)
         if not self._exists(name):
@@ -265,6 +269,7 @@ class MlflowRegistry:
             schema=FeatureSchema.from_json(json.loads(schema.read_text()))
             if schema.exists()
             else None,
+            artifacts=folder,
         )
 
 

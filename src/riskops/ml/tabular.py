@@ -233,6 +233,8 @@ def train_table(prepared: PreparedTable, config: TrainingConfig | None = None) -
         k: float(v) for k, v in prepared.schema.typical().items() if not isinstance(v, str)
     }
     model.schema = prepared.schema
+    rows, labels = holdout_rows(prepared, config.holdout_share)
+    model.holdout = rows.assign(**{LABEL: labels.to_numpy()})
     model.params["target_rows_dropped"] = prepared.dropped_rows
     model.params["ignored_columns"] = json.dumps(sorted(prepared.ignored))
     return model

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskops.audit.service import SYSTEM, Actor, AdminAction
+from riskops.core.errors import Conflict, NotFound
 from riskops.ml import service
 from riskops.ml.feature_schema import encode_frame
 from riskops.ml.gates import GateInputs, GateResult, evaluate_gates
 from riskops.ml.metrics import classification_metrics
-from riskops.ml.registry import Alias, ModelRegistry, ModelVersion
-from riskops.ml.tabular import holdout_rows, prepare, read_sidecar, read_table, train_table
+from riskops.ml.registry import HOLDOUT_FILE, Alias, LoadedModel, ModelRegistry, ModelVersion
+from riskops.ml.tabular import LABEL, prepare, read_sidecar, read_table, train_table
 from riskops.ml.training import TrainingConfig
 
 
@@ -47,6 +49,75 @@ class TableSpec:
     time_column: str | None = None
     positive: str | None = None
     descriptions: Path | None = None
+
+
+def auc_on(model: LoadedModel, holdout: pd.DataFrame) -> float:
+    """The version's AUC on holdout rows as read (each version encodes them by its schema; a
+    column it does not know is missing to it)."""
+    if model.schema is not None:
+        matrix = encode_frame(model.schema, holdout.reindex(columns=model.schema.names))
+    else:
+        matrix = holdout.reindex(columns=model.features).to_numpy(np.float64)
+    scores = model.booster.predict(matrix)
+    return classification_metrics(holdout[LABEL].to_numpy(np.int64), scores)["auc"]
+
+
+async def promote_table_model(
+    engine: AsyncEngine,
+    registry: ModelRegistry,
+    name: str,
+    version: str,
+    *,
+    force: bool = False,
+    actor: Actor = SYSTEM,
+) -> GateResult:
+    """Make `version` of a table model champion if it passes the gates on its own holdout
+    (the champion scored on the same rows), or `force`; audited like the fraud model's."""
+    challenger = await asyncio.to_thread(registry.load, name, version)
+    current = await asyncio.to_thread(registry.alias_version, name, Alias.CHAMPION)
+    if current == version:
+        raise Conflict(
+            f"version {version} of {name!r} is already the champion", {"version": version}
+        )
+    holdout_file = challenger.artifacts / HOLDOUT_FILE if challenger.artifacts else None
+    if holdout_file is None or not holdout_file.exists():
+        raise NotFound(
+            f"{name} v{version} has no stored holdout (not trained with --data)", {"model": name}
+        )
+    holdout = await asyncio.to_thread(pd.read_parquet, holdout_file)
+    champion_auc = None
+    if current is not None:
+        champion = await asyncio.to_thread(registry.load, name, current)
+        champion_auc = auc_on(champion, holdout)
+    inputs = GateInputs(auc_on(challenger, holdout), champion_auc, None, None, 0, 0)
+    result = evaluate_gates(inputs, require_canary=False)
+    if not result.passed and not force:
+        raise service.GateRefused(
+            f"version {version} was not promoted: {result.explain()}",
+            {
+                "holdout": f"{len(holdout)} newest rows of its table",
+                "checks": service.describe_checks(result),
+            },
+        )
+    await asyncio.to_thread(registry.set_alias, name, Alias.CHAMPION, version)
+    challenger_alias = await asyncio.to_thread(registry.alias_version, name, Alias.CHALLENGER)
+    if challenger_alias == version:
+        await asyncio.to_thread(registry.clear_alias, name, Alias.CHALLENGER)
+    action = AdminAction.MODEL_PROMOTED if result.passed else AdminAction.MODEL_PROMOTED_FORCED
+    await service.audit_registry_change(
+        engine,
+        actor,
+        action,
+        name,
+        {"champion": current, "challenger": challenger_alias},
+        {
+            "champion": version,
+            "force": force,
+            "gates_passed": result.passed,
+            "checks": service.describe_checks(result),
+        },
+    )
+    return result
 
 
 def _quiet(_: str) -> None:
@@ -84,15 +155,9 @@ async def train_from_table(
     )
     champion_version = await asyncio.to_thread(registry.alias_version, spec.name, Alias.CHAMPION)
     champion_auc = None
-    if champion_version is not None:
+    if champion_version is not None and model.holdout is not None:
         champion = await asyncio.to_thread(registry.load, spec.name, champion_version)
-        raw, labels = holdout_rows(prepared, config.holdout_share)
-        if champion.schema is not None:
-            matrix = encode_frame(champion.schema, raw.reindex(columns=champion.schema.names))
-        else:
-            matrix = raw.reindex(columns=champion.features).to_numpy(np.float64)
-        scores = champion.booster.predict(matrix)
-        champion_auc = classification_metrics(labels.to_numpy(np.int64), scores)["auc"]
+        champion_auc = auc_on(champion, model.holdout)
     gates = evaluate_gates(
         GateInputs(model.metrics["auc"], champion_auc, None, None, 0, 0), require_canary=False
     )

@@ -70,6 +70,8 @@ class TrainedModel:
     typical: dict[str, float] = field(default_factory=dict)
     # The typed schema of a model trained on any table (None: every feature a number).
     schema: FeatureSchema | None = None
+    # Such a model's holdout rows as read, with their label: later versions are gated on them.
+    holdout: pd.DataFrame | None = None
 
 
 def time_split(
