@@ -82,6 +82,7 @@ def main() -> None:
     table(20_000, 1, start).to_csv(training, index=False)
     history = folder / "history.csv"
     frame = table(args.rows, 2, start + timedelta(days=60)).drop(columns=["is_fraud"])
+    frame["amount"] = frame["amount"].astype(object)
     frame.loc[frame.index % 1_000 == 999, "amount"] = "n/a"  # bad rows, reported and skipped
     frame.to_csv(history, index=False)
     print(f"wrote {training} and {history} ({args.rows:,} rows)")
@@ -94,11 +95,15 @@ def main() -> None:
     output = riskops(folder, "backfill", str(history), "--model", "claims")
     wall = time.perf_counter() - started
     summary = next(line for line in output.splitlines() if "rows/s" in line)
-    rate = float(re.search(r"\(([\d,]+) rows/s\)", summary).group(1).replace(",", ""))  # type: ignore[union-attr]
+    found = re.search(r"\(([\d,]+) rows/s; ([\d,]+) rows per CPU second\)", summary)
+    assert found is not None, summary
+    rate, cpu_rate = (float(found.group(i).replace(",", "")) for i in (1, 2))
     print(summary)
     result = {
         "rows": args.rows,
         "rows_per_second": rate,
+        "rows_per_cpu_second": cpu_rate,
+        "load_average_1m": os.getloadavg()[0],
         "command_seconds_including_start": round(wall, 1),
         "summary": summary,
         "engine": "sqlite (embedded default)",

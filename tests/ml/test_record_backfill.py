@@ -157,6 +157,11 @@ def test_train_on_a_table_then_backfill_its_history_resumably(data_dir: Path) ->
     assert count_records(data_dir) == good
 
 
+def test_the_fast_sqlite_insert_names_every_column_of_the_table() -> None:
+    named = rb._SQLITE_INSERT.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert named == [c.name for c in table_of(PredictionRecord).columns]
+
+
 def test_clear_refusals_from_train_and_backfill(data_dir: Path) -> None:
     table = write_table(data_dir, rows=300)
     missing = riskops("train", "--data", str(data_dir / "nope.csv"), "--target", "y", "--name", "m")

@@ -221,13 +221,17 @@ def backfill(
     restart: Annotated[
         bool, typer.Option(help="With --model: ignore the checkpoint and start at line 2")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(help="With --model: store contributions of rows at the review threshold"),
+    ] = False,
 ) -> None:
     """Replay history through the real pipeline in event-time order, labels arriving later;
     or (--model) score a historical CSV into records of a model, resumably."""
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist")
     if model is not None:
-        _backfill_records(path, model, batch_rows, restart)
+        _backfill_records(path, model, batch_rows, restart, explain)
         return
 
     from riskops.ml.backfill import backfill as run_backfill
@@ -249,7 +253,9 @@ def backfill(
     out.print(f"[green]backfilled {submitted} payments, {labelled} labels[/green]")
 
 
-def _backfill_records(path: Path, model_id: str, batch_rows: int, restart: bool) -> None:
+def _backfill_records(
+    path: Path, model_id: str, batch_rows: int, restart: bool, explain: bool
+) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -321,6 +327,7 @@ def _backfill_records(path: Path, model_id: str, batch_rows: int, restart: bool)
                     checkpoint_file,
                     threshold=settings.review_threshold,
                     batch_rows=batch_rows,
+                    explain=explain,
                     on_batch=lambda line: progress.update(task, completed=line),
                     on_bad=report,
                 )
@@ -335,7 +342,8 @@ def _backfill_records(path: Path, model_id: str, batch_rows: int, restart: bool)
         f"[green]{result.stored:,} records of {model} stored[/green], "
         f"{result.already:,} already there, {len(result.bad):,} bad rows skipped; "
         f"{result.rows:,} rows in {result.seconds:.1f}s "
-        f"({result.rows / max(result.seconds, 1e-9):,.0f} rows/s)"
+        f"({result.rows / max(result.seconds, 1e-9):,.0f} rows/s; "
+        f"{result.rows / max(result.cpu_seconds, 1e-9):,.0f} rows per CPU second)"
     )
     if result.bad:
         out.print(f"every bad row with its line and reason: {rejects}")
