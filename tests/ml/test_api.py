@@ -179,11 +179,18 @@ async def test_predict_names_missing_wrong_and_unknown_features(
     )
     assert response.status_code == 422
     details = response.json()["details"]
+    fields = details.pop("fields")
     assert details == {
         "missing": ["card_count_1h"],
         "unknown": ["shoe_size"],
         "not_numeric": ["card_count_24h", "is_weekend"],
         "request_id": response.headers["X-Request-ID"],
+    }
+    assert {(f["field"], f["problem"], f.get("expected")) for f in fields} == {
+        ("card_count_1h", "missing", "a number"),
+        ("card_count_24h", "wrong_type", "a number"),
+        ("is_weekend", "wrong_type", "a number"),
+        ("shoe_size", "unknown", None),
     }
     assert await count_records(model_api) == 0
 

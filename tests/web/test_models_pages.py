@@ -87,8 +87,8 @@ async def test_predict_refuses_bad_features_and_viewers_inline(served: Api) -> N
     )
     assert bad.status_code == 422
     assert "invalid_features" in bad.text
-    assert f"missing: <code>{fields[0]}</code>" in bad.text
-    assert f"not numeric: <code>{fields[1]}</code>" in bad.text
+    assert f"<code>{fields[0]}</code> is missing: expected a number" in bad.text
+    assert f"<code>{fields[1]}</code> expected a number" in bad.text
     viewer = httpx.AsyncClient(transport=served.client._transport, base_url="http://riskops.test")
     async with viewer:
         token = await sign_in(viewer, served.keys[Role.VIEWER])

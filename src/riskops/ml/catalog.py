@@ -11,25 +11,35 @@ from riskops.core.errors import NotFound
 from riskops.ml import records, repository
 from riskops.ml.registry import ModelRegistry
 from riskops.ml.repository import RecordFilter
+from riskops.ml.serving import ModelServer
 
 __all__ = ["RecordFilter", "get_record", "list_records", "list_records_page", "served_models"]
 
 
-async def served_models(registry: ModelRegistry) -> list[dict[str, Any]]:
-    """Every model version that holds an alias, with its metrics and feature schema."""
+async def served_models(
+    registry: ModelRegistry, server: ModelServer, default_name: str
+) -> list[dict[str, Any]]:
+    """Every model version that holds an alias, with its metrics and typed feature schema."""
     listed = []
     for name in await asyncio.to_thread(registry.model_names):
         for version in await asyncio.to_thread(registry.versions, name):
-            if version.aliases:
-                listed.append(
-                    {
-                        "name": name,
-                        "version": version.version,
-                        "aliases": list(version.aliases),
-                        "metrics": version.metrics,
-                        "features": records.feature_fields(version.features),
-                    }
+            if not version.aliases:
+                continue
+            try:
+                served = await records.resolve(
+                    f"{name}:{version.version}", server, registry, default_name
                 )
+            except NotFound:
+                continue  # its files are gone: nothing could score with it either
+            listed.append(
+                {
+                    "name": name,
+                    "version": version.version,
+                    "aliases": list(version.aliases),
+                    "metrics": version.metrics,
+                    "features": records.feature_fields(records.schema_of(served)),
+                }
+            )
     return listed
 
 

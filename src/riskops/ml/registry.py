@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from riskops.ml.drift import Reference
+from riskops.ml.feature_schema import FeatureSchema
 
 # lightgbm (and sklearn behind it) take seconds to import: only code that trains or loads
 # a booster pays for them, not every CLI command or process that imports the registry.
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 EXPERIMENT: Final = "riskops"
 HISTORY_TAG: Final = "riskops.champion_history"
 MODEL_DIR: Final = "model"
+SCHEMA_FILE: Final = "schema.json"
+HOLDOUT_FILE: Final = "holdout.parquet"  # models trained on a table: what promotion gates use
 
 
 class Alias(StrEnum):
@@ -60,6 +63,8 @@ class LoadedModel:
     references: dict[str, Reference] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     typical: dict[str, float] = field(default_factory=dict)  # training medians; {} if older
+    schema: FeatureSchema | None = None  # typed inputs; None: every feature a number (older)
+    artifacts: Path | None = None  # the downloaded files (a table model's holdout is there)
 
 
 def quiet_mlflow() -> None:
@@ -150,6 +155,10 @@ class MlflowRegistry:
             )
             (root / "metrics.json").write_text(json.dumps(model.metrics))
             (root / "typical.json").write_text(json.dumps(model.typical))
+            if model.schema is not None:
+                (root / SCHEMA_FILE).write_text(json.dumps(model.schema.to_json()))
+            if model.holdout is not None:
+                model.holdout.to_parquet(root / HOLDOUT_FILE)
             self.client.log_artifacts(run_id, folder, MODEL_DIR)
         self.client.set_terminated(run_id)
         if not self._exists(name):
@@ -248,6 +257,7 @@ class MlflowRegistry:
             for key, value in json.loads((folder / "references.json").read_text()).items()
         }
         typical = folder / "typical.json"  # versions registered before it have none
+        schema = folder / SCHEMA_FILE  # only models trained on a table (`train --data`)
         return LoadedModel(
             name=name,
             version=str(found.version),
@@ -256,6 +266,10 @@ class MlflowRegistry:
             references=references,
             metrics=json.loads((folder / "metrics.json").read_text()),
             typical=json.loads(typical.read_text()) if typical.exists() else {},
+            schema=FeatureSchema.from_json(json.loads(schema.read_text()))
+            if schema.exists()
+            else None,
+            artifacts=folder,
         )
 
 

@@ -69,23 +69,12 @@ async def predict(
 
 @router.get("/metadata", response_model=Metadata, responses=ERRORS)
 async def metadata(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
-    """Every registered model version with an alias, and its feature schema (to render forms)."""
-    registry = _registry(runtime)
-    listed = []
-    for name in await asyncio.to_thread(registry.model_names):
-        for version in await asyncio.to_thread(registry.versions, name):
-            if not version.aliases:
-                continue
-            listed.append(
-                {
-                    "name": name,
-                    "version": version.version,
-                    "aliases": list(version.aliases),
-                    "metrics": version.metrics,
-                    "features": records.feature_fields(version.features),
-                }
-            )
-    return {"models": listed}
+    """Every registered model version with an alias, and its typed feature schema (forms,
+    request validation): each field's type, categories, range seen in training, typical value."""
+    models = await catalog.served_models(
+        _registry(runtime), runtime.models, runtime.settings.model_name
+    )
+    return {"models": models}
 
 
 @router.get("/records", response_model=RecordPage, responses=ERRORS)

@@ -1,7 +1,7 @@
 """API shapes of the models package: predict, metadata, records, models and drift."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,12 +14,15 @@ class PredictIn(BaseModel):
     model_id: str = Field(
         description="`name` (its champion), `name@alias` or `name:version`", examples=["fraud"]
     )
-    features: dict[str, Any] = Field(description="Every feature of the model's schema, numeric")
+    features: dict[str, Any] = Field(
+        description="Every feature of the model's schema (GET /v1/metadata), each of its type: "
+        "numbers, integers, true/false, or one of a category's values; null where it is nullable"
+    )
 
 
 class ExplanationOut(BaseModel):
     feature: str
-    value: float
+    value: float | str | bool | None = Field(description="As sent (a category is its text)")
     contribution: float
     description: str
 
@@ -35,8 +38,16 @@ class PredictOut(BaseModel):
 
 class FeatureField(BaseModel):
     name: str
-    type: str = Field(examples=["number"])
+    type: Literal["number", "integer", "boolean", "category"] = Field(examples=["number"])
     description: str
+    nullable: bool = Field(description="null is accepted (training saw missing values)")
+    minimum: float | None = Field(description="Smallest value seen in training (or declared)")
+    maximum: float | None = Field(description="Largest value seen in training (or declared)")
+    bounded: bool = Field(description="Values outside [minimum, maximum] are refused")
+    categories: list[str] = Field(description="A category's allowed values (else empty)")
+    typical: float | str | None = Field(
+        description="A typical value: the training median, or the most frequent category"
+    )
 
 
 class ModelMetadata(BaseModel):

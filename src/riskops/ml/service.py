@@ -127,7 +127,7 @@ async def train_from_log(
     alias = Alias.CHALLENGER if champion is not None else Alias.CHAMPION
     previous = await asyncio.to_thread(registry.alias_version, settings.model_name, alias)
     await asyncio.to_thread(registry.set_alias, settings.model_name, alias, version.version)
-    await _audit(
+    await audit_registry_change(
         engine,
         actor,
         AdminAction.MODEL_ALIAS_SET,
@@ -241,7 +241,7 @@ async def promote(
         "holdout": described,
     }
     before = {"champion": previous, "challenger": challenger}
-    await _audit(engine, actor, action, name, before, after)
+    await audit_registry_change(engine, actor, action, name, before, after)
     return result
 
 
@@ -259,7 +259,7 @@ async def set_model_alias(
     await asyncio.to_thread(_require_version, registry, name, version)
     previous = await asyncio.to_thread(registry.alias_version, name, alias)
     await asyncio.to_thread(registry.set_alias, name, alias, version)
-    await _audit(
+    await audit_registry_change(
         engine,
         actor,
         AdminAction.MODEL_ALIAS_SET,
@@ -284,7 +284,7 @@ async def clear_model_alias(
     if previous is None:
         return None
     await asyncio.to_thread(registry.clear_alias, name, alias)
-    await _audit(
+    await audit_registry_change(
         engine,
         actor,
         AdminAction.MODEL_ALIAS_CLEARED,
@@ -304,7 +304,7 @@ async def rollback(
         current, previous = await asyncio.to_thread(registry.rollback, name)
     except LookupError as error:
         raise Conflict(str(error), {"model": name}) from None
-    await _audit(
+    await audit_registry_change(
         engine,
         actor,
         AdminAction.MODEL_ROLLED_BACK,
@@ -315,7 +315,7 @@ async def rollback(
     return current, previous
 
 
-async def _audit(
+async def audit_registry_change(
     engine: AsyncEngine,
     actor: Actor,
     action: AdminAction,

@@ -10,7 +10,7 @@ measured better than inverse-frequency weights (and trains faster). Scores are t
 ranking scores whose odds are inflated by about 1 / neg_bagging_fraction.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.ml.drift import SCORE, Reference, reference_of
+from riskops.ml.feature_schema import FeatureSchema
 from riskops.ml.metrics import classification_metrics
 
 
@@ -67,6 +68,10 @@ class TrainedModel:
     rows: dict[str, int] = field(default_factory=dict)
     # Median of each feature over the genuine training rows: a typical payment (forms start here).
     typical: dict[str, float] = field(default_factory=dict)
+    # The typed schema of a model trained on any table (None: every feature a number).
+    schema: FeatureSchema | None = None
+    # Such a model's holdout rows as read, with their label: later versions are gated on them.
+    holdout: pd.DataFrame | None = None
 
 
 def time_split(
@@ -92,6 +97,7 @@ def fit_booster(
     label: str,
     config: TrainingConfig,
     time_column: str | None = None,
+    categorical: Sequence[str] = (),
 ) -> tuple[lgb.Booster, dict[str, Any]]:
     """Fit on `train`, early-stopping on its newest slice when a time column is given."""
     _check(train, label, "training")
@@ -101,8 +107,13 @@ def fit_booster(
         fit, stop = time_split(train, time_column, config.early_stopping_share)
         if stop[label].nunique() < 2:
             fit, stop = train, None
+    # Categories arrive as integer codes (NaN: missing); LightGBM splits them as sets.
+    kinds: Any = list(categorical) or "auto"
     data = lgb.Dataset(
-        fit[features].to_numpy(np.float64), fit[label].to_numpy(), feature_name=features
+        fit[features].to_numpy(np.float64),
+        fit[label].to_numpy(),
+        feature_name=features,
+        categorical_feature=kinds,
     )
     callbacks: list[Callable[..., Any]] = []
     valid_sets = []
@@ -118,7 +129,10 @@ def fit_booster(
         # Refit on every training row with the number of trees the newest slice chose.
         rounds = booster.best_iteration
         full = lgb.Dataset(
-            train[features].to_numpy(np.float64), train[label].to_numpy(), feature_name=features
+            train[features].to_numpy(np.float64),
+            train[label].to_numpy(),
+            feature_name=features,
+            categorical_feature=kinds,
         )
         booster = lgb.train(params, full, num_boost_round=rounds)
     params["num_boost_round"] = booster.current_iteration()
@@ -136,6 +150,7 @@ def train_model(
     card_column: str | None = None,
     day_column: str | None = None,
     k: int = 100,
+    categorical: Sequence[str] = (),
 ) -> TrainedModel:
     """Train on the older rows, measure on the newest (or on the given holdout)."""
     config = config or TrainingConfig()
@@ -147,7 +162,7 @@ def train_model(
     else:
         train = frame
     _check(holdout, label, "holdout")
-    booster, params = fit_booster(train, features, label, config, time_column)
+    booster, params = fit_booster(train, features, label, config, time_column, categorical)
     scores = booster.predict(holdout[features].to_numpy(np.float64))
     metrics = classification_metrics(
         holdout[label].to_numpy(np.int64),

@@ -14,6 +14,7 @@ from riskops.api.ports import Runtime
 from riskops.auth.roles import Capability
 from riskops.core.errors import RiskOpsError, Unavailable
 from riskops.ml import catalog, records
+from riskops.ml.feature_schema import FeatureField, FeatureSchema, FieldType
 from riskops.ml.registry import ModelRegistry
 from riskops.web import nav
 from riskops.web.filters import FilterError, parse_score, parse_time
@@ -102,7 +103,9 @@ async def _models(request: Request) -> tuple[list[dict[str, Any]], str | None]:
     registry = _registry(request)
     if registry is None:
         return [], "the model registry is still starting (or model serving is off in this process)"
-    return await catalog.served_models(registry), None
+    runtime: Runtime = request.app.state.runtime
+    served = await catalog.served_models(registry, runtime.models, runtime.settings.model_name)
+    return served, None
 
 
 def _chosen(models: list[dict[str, Any]], model_id: str) -> dict[str, Any] | None:
@@ -114,8 +117,9 @@ def _chosen(models: list[dict[str, Any]], model_id: str) -> dict[str, Any] | Non
     return pool[0] if pool else None
 
 
-# Feature groups of the predict form: what describes this payment first, open; the
-# history of each entity below, folded (rarely changed by hand).
+# Feature groups of the fraud model's form: what describes this payment first, open; the
+# history of each entity below, folded (rarely changed by hand). A model trained on another
+# table has one group of its own columns.
 GROUPS = (
     ("payment", "This payment", True),
     ("card", "Card history", False),
@@ -126,50 +130,67 @@ GROUPS = (
 _HISTORY = re.compile(r"^(card|account|device|merchant)_(count|amount|distinct|delayed|fraud)_")
 
 
-def _grouped(features: list[dict[str, str]], typical: dict[str, float]) -> list[dict[str, Any]]:
-    fields: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in GROUPS}
+def _shown(feature: dict[str, Any]) -> str:
+    """The field's starting value as the form shows it: its typical value, else blank/0."""
+    value = feature.get("typical")
+    if value is None:
+        return "" if feature["nullable"] or feature["type"] == "category" else "0"
+    if isinstance(value, str):
+        return value
+    if feature["type"] == "boolean":
+        return "true" if value >= 0.5 else "false"
+    return f"{value:g}"
+
+
+def _hint(feature: dict[str, Any]) -> str:
+    """What a person should type, under the field: its description, then range or choices."""
+    parts = [feature["description"]] if feature["description"] != feature["name"] else []
+    low, high = feature.get("minimum"), feature.get("maximum")
+    if feature["type"] in {"number", "integer"} and low is not None and high is not None:
+        seen = "allowed" if feature["bounded"] else "seen in training"
+        parts.append(f"{feature['type']}, {low:g} to {high:g} {seen}")
+    elif feature["type"] == "category":
+        parts.append(f"{len(feature['categories'])} categories")
+    if feature["nullable"]:
+        parts.append("may be left empty")
+    return " · ".join(parts)
+
+
+def _grouped(features: list[dict[str, Any]], typed: bool) -> list[dict[str, Any]]:
+    if typed:
+        fields = [{**f, "value": _shown(f), "hint": _hint(f)} for f in features]
+        return [{"key": "features", "title": "Features", "open": True, "fields": fields}]
+    grouped: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in GROUPS}
     for feature in features:
         history = _HISTORY.match(feature["name"])
-        value = typical.get(feature["name"], 0.0)
-        shown = f"{value:g}" if value == value else "0"
-        fields[history.group(1) if history else "payment"].append({**feature, "value": shown})
+        shown = {**feature, "value": _shown(feature), "hint": feature["description"]}
+        grouped[history.group(1) if history else "payment"].append(shown)
     return [
-        {"key": key, "title": title, "open": is_open, "fields": fields[key]}
+        {"key": key, "title": title, "open": is_open, "fields": grouped[key]}
         for key, title, is_open in GROUPS
-        if fields[key]
+        if grouped[key]
     ]
 
 
-async def _typical(request: Request, chosen: dict[str, Any] | None) -> dict[str, float]:
-    """The chosen model's training medians (a typical genuine payment); {} if it has none."""
-    registry = _registry(request)
-    if chosen is None or registry is None:
-        return {}
-    runtime: Runtime = request.app.state.runtime
-    try:
-        served = await records.resolve(
-            f"{chosen['name']}:{chosen['version']}",
-            runtime.models,
-            registry,
-            runtime.settings.model_name,
-        )
-    except RiskOpsError:
-        return {}
-    return served.model.typical
+def _is_typed(chosen: dict[str, Any]) -> bool:
+    """A model trained on a table (any non-number field, or a range) rather than the fraud
+    model's logged features."""
+    return any(f["type"] != "number" or f["minimum"] is not None for f in chosen["features"])
 
 
 @router.get("/predict", response_class=HTMLResponse)
 async def predict_form(request: Request, user: User, model: str = "") -> Response:
-    """A form with the chosen model's features, grouped, prefilled with typical values."""
+    """A form with the chosen model's features, typed, prefilled with typical values."""
     models, unavailable = await _models(request)
     chosen = _chosen(models, model)
-    typical = await _typical(request, chosen)
+    typed = _is_typed(chosen) if chosen else False
     context = {
         "models": models,
         "chosen": chosen,
         "unavailable": unavailable,
-        "groups": _grouped(chosen["features"], typical) if chosen else [],
-        "prefilled": bool(typical),
+        "typed": typed,
+        "groups": _grouped(chosen["features"], typed) if chosen else [],
+        "prefilled": any(f["typical"] is not None for f in (chosen or {}).get("features", [])),
     }
     partial = request.headers.get("hx-target") == "predict-form"
     return render(request, "_predict_form.html" if partial else "predict.html", context, user)
@@ -181,6 +202,34 @@ def _number(raw: str) -> float | str:
     except ValueError:
         return raw  # kept as text: the model's validation names it as not numeric
     return value if math.isfinite(value) else raw
+
+
+def _typed_value(field: FeatureField | None, raw: str) -> Any:
+    """A form's text as the JSON value the API would receive for this field."""
+    if field is None or field.type is FieldType.NUMBER:
+        return _number(raw)
+    if field.type is FieldType.CATEGORY:
+        return raw
+    if field.type is FieldType.BOOLEAN:
+        return {"true": True, "false": False}.get(raw.lower(), raw)
+    value = _number(raw)  # an integer: 3 and 3.0 are the same integer, 3.5 is refused
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _form_features(schema: FeatureSchema, form: dict[str, str]) -> dict[str, Any]:
+    """The form's fields as a payload; an empty field is null where the model accepts it,
+    else left out (the validation names it as missing)."""
+    features: dict[str, Any] = {}
+    for key, value in form.items():
+        if not key.startswith("f:"):
+            continue
+        name, raw = key[len("f:") :], value.strip()
+        field = schema.get(name)
+        if raw:
+            features[name] = _typed_value(field, raw)
+        elif field is not None and field.nullable:
+            features[name] = None
+    return features
 
 
 @router.post("/predict", response_class=HTMLResponse)
@@ -198,15 +247,10 @@ async def predict(request: Request, user: User, connection: WriteConnection) -> 
         model = await records.resolve(
             model_id, runtime.models, registry, runtime.settings.model_name
         )
-        features = {
-            name[len("f:") :]: _number(value.strip())
-            for name, value in form.items()
-            if name.startswith("f:") and value.strip()
-        }
         record = await records.predict(
             connection,
             model,
-            features,
+            _form_features(records.schema_of(model), form),
             runtime.settings.review_threshold,
             user.principal.key_id,
         )
