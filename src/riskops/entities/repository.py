@@ -55,8 +55,10 @@ async def recent(
     value: str,
     limit: int,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The entity's payments newest first, each with its decision and the case holding it."""
+    """The entity's payments newest first, each with its decision and the case holding it;
+    `since`/`until` bound their time (both inclusive), so the limit counts only those."""
     column = COLUMN[kind]
     fraud = (
         select(func.max(labels.c.label))
@@ -93,6 +95,8 @@ async def recent(
     )
     if since is not None:
         query = query.where(transactions.c.occurred_at >= since)
+    if until is not None:
+        query = query.where(transactions.c.occurred_at <= until)
     return [dict(r._mapping) for r in await connection.execute(query)]
 
 

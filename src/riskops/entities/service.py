@@ -31,5 +31,6 @@ async def recent(
     entity_id: str,
     limit: int,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    return await repository.recent(connection, kind, entity_id, limit, since)
+    return await repository.recent(connection, kind, entity_id, limit, since, until)

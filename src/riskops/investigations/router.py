@@ -34,7 +34,9 @@ async def run_investigation(
 ) -> Response:
     """Investigate a payment, a case or an entity: evidence, patterns, similar past payments
     (deep), a recommendation within policy, a cited narrative and the step trace."""
-    found = await service.run(connection, runtime.similarity, body, principal.actor())
+    found = await service.run(
+        connection, runtime.similarity, body, principal.actor(), runtime.narrator
+    )
     return json_response(found, 201)
 
 

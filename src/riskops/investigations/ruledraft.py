@@ -32,7 +32,7 @@ def expression_of(pattern: Pattern) -> str | None:
         case "merchant_confirmed_fraud":
             return f"merchant_id == {_literal(entity['id'])}"
         case "linked_entities":
-            field = "device_id" if entity["kind"] == "device" else "ip"
+            field = {"device": "device_id", "ip": "ip", "card": "card_token"}[entity["kind"]]
             return f"{field} == {_literal(entity['id'])}"
     return None
 

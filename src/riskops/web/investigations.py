@@ -99,7 +99,9 @@ async def run(request: Request, user: User, connection: WriteConnection) -> Resp
         {field: subject[1], "mode": form["mode"], "include_rule_draft_preview": True}
     )
     try:
-        found = await service.run(connection, runtime.similarity, body, user.principal.actor())
+        found = await service.run(
+            connection, runtime.similarity, body, user.principal.actor(), runtime.narrator
+        )
     except RiskOpsError as problem:
         return _panel(request, user, subject, None, problem)
     return _panel(request, user, subject, found)
