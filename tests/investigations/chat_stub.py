@@ -72,7 +72,10 @@ async def stub_chat_api() -> AsyncIterator[StubChatApi]:
     port = listener.getsockname()[1]
     stub = StubChatApi(f"http://127.0.0.1:{port}/v1")
     app = Starlette(routes=[Route("/v1/chat/completions", stub.chat, methods=["POST"])])
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
+    # log_config=None: leave the logging of the process (and of the tests) as it is.
+    config = uvicorn.Config(
+        app, lifespan="off", log_config=None, log_level="warning", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:

@@ -148,3 +148,13 @@ def test_the_least_distance_between_countries_is_a_lower_bound() -> None:
         < geo.great_circle_km(geo.COUNTRIES["DE"][:2], geo.COUNTRIES["BR"][:2])
     )
     assert geo.least_distance_km("DE", "ZZ") is None
+
+
+def test_velocity_of_a_device_against_its_own_baseline() -> None:
+    ctx = context(summaries={"card": windows(2, 20), "device": windows(12, 16)})
+    found = patterns.velocity(ctx)
+    assert found is not None and found.entity == {"kind": "device", "id": "dev-1"}
+    assert found.evidence_ids == []  # no device history in this crafted context
+    assert found.facts["count_24h"] == 12
+    # A device as busy every day as today is not spiking.
+    assert patterns.velocity(context(summaries={"device": windows(12, 12 * 30)})) is None

@@ -110,7 +110,9 @@ async def summary(
         func.max(transactions.c.occurred_at),
     ]
     for span in WINDOWS.values():
-        inside = transactions.c.occurred_at >= now - span
+        # Bounded above too: an investigation of an older payment sees its windows as they
+        # were then, not swollen by the payments that came after it.
+        inside = transactions.c.occurred_at.between(now - span, now)
         columns.append(func.sum(case((inside, 1), else_=0)))
         columns.append(func.sum(case((inside, transactions.c.amount_minor), else_=0)))
     columns += [

@@ -118,9 +118,8 @@ class ChatNarrator:
 
     name = "chat"
 
-    def __init__(self, endpoint: ChatEndpoint, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, endpoint: ChatEndpoint) -> None:
         self.endpoint = endpoint
-        self._transport = transport
 
     def _headers(self) -> dict[str, str]:
         key = self.endpoint.api_key.get_secret_value()
@@ -133,9 +132,7 @@ class ChatNarrator:
             # One deadline for the whole exchange: httpx's own timeouts are per read, so a
             # server trickling bytes could otherwise hold the investigation for ever.
             async with asyncio.timeout(endpoint.timeout_seconds):
-                async with httpx.AsyncClient(
-                    timeout=endpoint.timeout_seconds, transport=self._transport
-                ) as client:
+                async with httpx.AsyncClient(timeout=endpoint.timeout_seconds) as client:
                     response = await client.post(
                         endpoint.completions_url, json=body, headers=self._headers()
                     )

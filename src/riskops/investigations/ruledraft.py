@@ -23,7 +23,8 @@ def expression_of(pattern: Pattern) -> str | None:
         case "card_testing":
             return f"card_count_1h >= 5 && amount_minor <= {SMALL_AMOUNT}"
         case "velocity":
-            return f"card_count_24h >= {max(3, int(pattern.facts['count_24h']))}"
+            count = max(3, int(pattern.facts["count_24h"]))
+            return f"{entity['kind']}_count_24h >= {count}"
         case "new_device_or_country_high_amount":
             return (
                 "(account_new_device == 1 || card_new_country == 1) && "

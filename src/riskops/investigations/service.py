@@ -132,7 +132,12 @@ async def run(
     request: InvestigationCreate,
     actor: Actor,
     narrator: Narrator | None = None,
+    *,
+    writer: AsyncConnection | None = None,
 ) -> dict[str, Any]:
+    """Investigate reading through `connection`; store and audit through `writer` (default:
+    the same). Requests pass a read connection and their write transaction apart, so no
+    transaction is open while a narrator is asked over the network."""
     began = time.perf_counter()
     narrator = narrator or TemplateNarrator()
     subject, transaction_id, case_id = await _subject(connection, request)
@@ -241,7 +246,8 @@ async def run(
         "duration_ms": round((time.perf_counter() - began) * 1000, 3),
         "created_at": utcnow(),
     }
-    await repository.insert_investigation(connection, row)
+    writer = writer or connection
+    await repository.insert_investigation(writer, row)
     for step in trace.steps:
         if step.error is not None:
             STEP_FAILURES.labels(step.name).inc()
@@ -249,7 +255,7 @@ async def run(
         RECOMMENDATION_FAILURES.labels(request.mode.value).inc()
     RUN_DURATION.labels(request.mode.value).observe(row["duration_ms"] / 1000)
     await audit.record(
-        connection,
+        writer,
         actor,
         AdminAction.INVESTIGATION_RUN,
         target(investigation_id),

@@ -72,24 +72,32 @@ def card_testing(context: Context) -> Pattern | None:
 
 
 def velocity(context: Context) -> Pattern | None:
-    """Payments in the last 24 h against the card's own daily average over the 29 days before."""
-    windows = context.summaries.get("card", {}).get("windows")
-    if not windows:
-        return None
-    day = int(windows["24h"]["count"])
-    before = int(windows["30d"]["count"]) - day
-    baseline = max(before / 29, 0.5)
-    ratio = day / baseline
-    if before < VELOCITY_HISTORY_MIN or day < VELOCITY_MIN or ratio < VELOCITY_FACTOR:
-        return None
-    return Pattern(
-        "velocity",
-        min(1.0, ratio / (4 * VELOCITY_FACTOR)),
-        _entity(context, "card"),
-        f"{day} payments in 24 h against a baseline of {baseline:.1f} a day ({ratio:.1f}x)",
-        context.ref("history:card"),
-        {"count_24h": day, "baseline_per_day": round(baseline, 3), "ratio": round(ratio, 2)},
-    )
+    """Payments in the last 24 h against the entity's own daily average over the 29 days
+    before, for the card and the device (the entities whose windows the context reads); the
+    stronger spike wins."""
+    best: Pattern | None = None
+    for kind in ("card", "device"):
+        windows = context.summaries.get(kind, {}).get("windows")
+        if not windows:
+            continue
+        day = int(windows["24h"]["count"])
+        before = int(windows["30d"]["count"]) - day
+        baseline = max(before / 29, 0.5)
+        ratio = day / baseline
+        if before < VELOCITY_HISTORY_MIN or day < VELOCITY_MIN or ratio < VELOCITY_FACTOR:
+            continue
+        found = Pattern(
+            "velocity",
+            min(1.0, ratio / (4 * VELOCITY_FACTOR)),
+            _entity(context, kind),
+            f"{day} payments of the {kind} in 24 h against its baseline of {baseline:.1f} a "
+            f"day ({ratio:.1f}x)",
+            context.ref(f"history:{kind}"),
+            {"count_24h": day, "baseline_per_day": round(baseline, 3), "ratio": round(ratio, 2)},
+        )
+        if best is None or found.strength > best.strength:
+            best = found
+    return best
 
 
 def new_device_or_country(context: Context) -> Pattern | None:
