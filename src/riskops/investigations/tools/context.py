@@ -48,7 +48,7 @@ class Context:
     at: datetime  # when the payment happened: "recent" and "new" are relative to it
     case: dict[str, Any] | None
     histories: dict[str, list[dict[str, Any]]]  # kind -> earlier payments, newest first
-    summaries: dict[str, dict[str, Any]]  # kind -> entities.summary (windows, links)
+    summaries: dict[str, dict[str, Any]]  # kind -> entities.activity (windows, links)
     block_hits: list[str]  # list names the payment's values are on
     evidence: list[Evidence]
     refs: dict[str, str] = field(default_factory=dict)  # what -> evidence id
@@ -120,7 +120,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
     case = None
     case_id = await cases.case_of(connection, payment["id"])
     if case_id is not None:
-        case = await cases.detail(connection, case_id)
+        case = await cases.brief(connection, case_id)
         refs["case"] = bag.add(
             "case",
             f"Case {case_id} is {case['status']} with {len(case['notes'])} note(s)",
@@ -152,7 +152,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
         earlier = [r for r in rows if r["id"] != payment["id"]]
         histories[kind.value] = earlier
         if kind in SUMMARISED:
-            summaries[kind.value] = await entities.summary(connection, kind, value, at)
+            summaries[kind.value] = await entities.activity(connection, kind, value, at)
         elif kind in LINKED_IN_WINDOW:
             summaries[kind.value] = {"linked": _linked_in(payment, earlier)}
         frauds = [r for r in earlier if r["label"] == FRAUD]
