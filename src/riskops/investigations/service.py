@@ -136,8 +136,9 @@ async def run(
     writer: AsyncConnection | None = None,
 ) -> dict[str, Any]:
     """Investigate reading through `connection`; store and audit through `writer` (default:
-    the same). Requests pass a read connection and their write transaction apart, so no
-    transaction is open while a narrator is asked over the network."""
+    the same). Requests pass a read connection and their write transaction apart: the write
+    transaction starts with the insert, so none is open while a narrator is asked over the
+    network."""
     began = time.perf_counter()
     narrator = narrator or TemplateNarrator()
     subject, transaction_id, case_id = await _subject(connection, request)
