@@ -41,6 +41,8 @@ from riskops.events.kafka import KafkaBus
 from riskops.events.workers import ConsumerRegistry, ConsumerSpec, EventWorkers
 from riskops.features import FEATURE_NAMES, OnlineStore, build_online_store
 from riskops.features.labels import label_feeder
+from riskops.investigations.chat import ChatEndpoint, ChatNarrator
+from riskops.investigations.narrative import Narrator, TemplateNarrator
 from riskops.jobs.runner import JobRunner
 from riskops.labels.service import LabelService
 from riskops.labels.tasks import LabelsConsumer
@@ -116,6 +118,7 @@ class Runtime:
     similarity: Similarity  # nearest records; the index adapter the settings chose
     embedding_tasks: EmbeddingTasks  # start() runs them with the workers when enabled
     case_metrics: CaseQueueMetrics  # the case-queue gauges; counted by the worker's share
+    narrator: Narrator  # writes investigations' narratives; the settings chose the adapter
     role: ProcessRole = ProcessRole.ALL
     _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -290,7 +293,23 @@ async def build_runtime(
         case_metrics=CaseQueueMetrics(
             engine, settings.case_metrics_interval.total_seconds(), settings.case_sla
         ),
+        narrator=build_narrator(settings),
     )
+
+
+def build_narrator(settings: Settings) -> Narrator:
+    """The template unless an OpenAI-compatible chat endpoint is configured."""
+    if settings.narrator == "chat":
+        return ChatNarrator(
+            ChatEndpoint(
+                settings.narrator_url or "",  # both checked by the settings when chat is chosen
+                settings.narrator_model or "",
+                settings.narrator_api_key,
+                settings.narrator_max_tokens,
+                settings.narrator_timeout.total_seconds(),
+            )
+        )
+    return TemplateNarrator()
 
 
 def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:

@@ -240,12 +240,30 @@ class Settings(BaseSettings):
     )
     nearest_k_max: int = Field(default=100, ge=1, le=1000)
 
+    # Investigations' narrator (src/riskops/investigations/chat.py): the deterministic template,
+    # or "chat", any OpenAI-compatible chat completions endpoint, bounded by the token cap and
+    # the timeout; text that does not cite the evidence is replaced by the template's.
+    narrator: Literal["template", "chat"] = "template"
+    narrator_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL of the chat API, e.g. https://api.openai.com/v1",
+    )
+    narrator_model: str | None = Field(default=None, description="Model name sent to the API")
+    narrator_api_key: SecretStr = SecretStr("")
+    narrator_max_tokens: int = Field(default=400, ge=16, le=4000)
+    narrator_timeout: Duration = Field(
+        default=timedelta(seconds=10), gt=timedelta(0), le=timedelta(seconds=120)
+    )
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.review_threshold > self.decline_threshold:
             raise ValueError("review_threshold must not exceed decline_threshold")
         if self.jwt_public_key and self.jwt_jwks_url:
             raise ValueError("set RISKOPS_JWT_PUBLIC_KEY or RISKOPS_JWT_JWKS_URL, not both")
+        if self.narrator == "chat" and not (self.narrator_url and self.narrator_model):
+            raise ValueError("RISKOPS_NARRATOR=chat needs RISKOPS_NARRATOR_URL and _MODEL")
         if self.jwt_enabled and not (self.jwt_issuer and self.jwt_audience):
             raise ValueError(
                 "bearer tokens need RISKOPS_JWT_ISSUER and RISKOPS_JWT_AUDIENCE to be checked"

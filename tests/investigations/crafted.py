@@ -82,7 +82,7 @@ def context(
             if row["label"] == 1:
                 refs[f"fraud:{row['id']}"] = bag.add("label", "fraud")
     for kind, summary in summaries.items():
-        if summary.get("linked", {}).get("card"):
+        if any(summary.get("linked", {}).values()):
             refs[f"links:{kind}"] = bag.add("links", f"{kind} links")
     return Context(
         t, t["occurred_at"], None, histories, summaries, block_hits or [], bag.items, refs

@@ -36,7 +36,7 @@ def test_the_template_narrative_cites_every_sentence_with_known_evidence() -> No
     similar = summarise(neighbours(fraud=3, legit=1))
     advice = recommend.recommend(ctx, found, similar)
     findings = Findings(ctx, found, similar, advice)
-    text = TemplateNarrator().narrate(findings)
+    text = TemplateNarrator().text(findings)
     assert check(text, [e.id for e in findings.evidence]) == text
     assert "card_testing" in text and "decline" in text and "[S" in text
 
@@ -44,6 +44,6 @@ def test_the_template_narrative_cites_every_sentence_with_known_evidence() -> No
 def test_a_quiet_payment_still_gets_a_cited_narrative() -> None:
     ctx = context()
     findings = Findings(ctx, [], None, recommend.recommend(ctx, [], None))
-    text = TemplateNarrator().narrate(findings)
+    text = TemplateNarrator().text(findings)
     assert check(text, [e.id for e in ctx.evidence]) == text
     assert "No anomaly pattern" in text

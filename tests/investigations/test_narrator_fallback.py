@@ -21,7 +21,7 @@ class Scripted:
     def __init__(self, answer: str | None) -> None:
         self.answer = answer
 
-    def narrate(self, findings: Findings) -> str:
+    async def narrate(self, findings: Findings) -> str:
         if self.answer is None:
             raise TimeoutError("the narrator did not answer in time")
         return self.answer

@@ -35,11 +35,18 @@ def test_nothing_found_is_an_approval_resting_on_the_decision() -> None:
         ("merchant_confirmed_fraud", Action.DRAFT_RULE),
         ("linked_entities", Action.WATCH_LIST_ENTITY),
         ("velocity", Action.ESCALATE),
+        ("impossible_travel", Action.BLOCK_CARD),
     ],
 )
 def test_a_strong_pattern_picks_its_action(name: str, action: Action) -> None:
     found = recommend.recommend(context(), [pattern(name, 0.9)], None)
     assert found.action is action and found.confidence == 0.9 and found.evidence_ids == ["E2"]
+
+
+def test_a_card_block_is_never_recommended_for_anything_but_a_card() -> None:
+    account = Pattern("impossible_travel", 0.9, {"kind": "account", "id": "a"}, "x", ["E2"], {})
+    found = recommend.recommend(context(), [account], None)
+    assert found.action is Action.ESCALATE and found.entity == {"kind": "account", "id": "a"}
 
 
 def test_a_weak_pattern_escalates() -> None:

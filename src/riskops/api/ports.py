@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from riskops.decisions.pipeline import DecisionPipeline
     from riskops.events.workers import EventWorkers
     from riskops.features import OnlineStore
+    from riskops.investigations.narrative import Narrator
     from riskops.jobs.runner import JobRunner
     from riskops.labels.service import LabelService
     from riskops.ledger.service import BalanceService
@@ -77,3 +78,6 @@ class Runtime(Protocol):
 
     @property
     def similarity(self) -> "Similarity": ...
+
+    @property
+    def narrator(self) -> "Narrator": ...

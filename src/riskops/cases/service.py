@@ -225,6 +225,17 @@ async def get_case(connection: AsyncConnection, case_id: str) -> dict[str, Any]:
     return case_view(await _case(connection, case_id), utcnow())
 
 
+async def brief(connection: AsyncConnection, case_id: str) -> dict[str, Any]:
+    """The case and its notes, without the payments, histories and audit trail of `detail`
+    (what an investigation cites)."""
+    row = await _case(connection, case_id)
+    notes = await repository.notes_of(connection, case_id)
+    return {
+        **case_view(row, utcnow()),
+        "notes": [{k: n[k] for k in ("id", "author", "text", "created_at")} for n in notes],
+    }
+
+
 async def detail(connection: AsyncConnection, case_id: str) -> dict[str, Any]:
     """The case with its payments and decisions, notes, dispositions, audit trail and the
     recent history of the opening payment's card, account, device and merchant."""

@@ -10,7 +10,7 @@ from riskops.core.errors import NotFound
 from riskops.entities import repository
 from riskops.entities.repository import EntityKind
 
-__all__ = ["EntityKind", "recent", "summary"]
+__all__ = ["EntityKind", "activity", "recent", "summary"]
 
 
 async def summary(
@@ -31,5 +31,13 @@ async def recent(
     entity_id: str,
     limit: int,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    return await repository.recent(connection, kind, entity_id, limit, since)
+    return await repository.recent(connection, kind, entity_id, limit, since, until)
+
+
+async def activity(
+    connection: AsyncConnection, kind: EntityKind, entity_id: str, now: datetime
+) -> dict[str, Any]:
+    """Window counts and amounts up to `now` and linked entities (zeros for an unseen one)."""
+    return await repository.activity(connection, kind, entity_id, now)

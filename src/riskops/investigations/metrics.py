@@ -20,7 +20,20 @@ STEP_FAILURES = Counter(
     "Investigation steps that failed, by step",
     ["step"],
 )
+RECOMMENDATION_FAILURES = Counter(
+    "riskops_investigation_recommendation_failures_total",
+    "Investigations stored without a recommendation (a step before it or the step itself "
+    "failed); over riskops_investigation_duration_seconds_count it is the failure rate",
+    ["mode"],
+)
+NARRATOR_FALLBACKS = Counter(
+    "riskops_investigation_narrator_fallbacks_total",
+    "Narratives the configured narrator wrote that were refused (or never came), so the "
+    "template's was used, by reason (the error code in the step trace)",
+    ["reason"],
+)
 for _mode in Mode:  # series exist at 0 from the start, so rate() sees them at once
     RUN_DURATION.labels(_mode.value)
+    RECOMMENDATION_FAILURES.labels(_mode.value)
 for _step in ("context", "patterns", "similarity", "recommendation", "narrative", "rule_draft"):
     STEP_FAILURES.labels(_step)

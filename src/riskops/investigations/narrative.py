@@ -1,5 +1,7 @@
 """The `Narrator` port and its default: a deterministic template narrator whose every sentence
-cites evidence ids ("[E3]"), and the citation check any narrator's output must pass."""
+cites evidence ids ("[E3]"), and the citation check any narrator's output must pass.
+
+The port is async because its other adapter (`chat.py`) asks a model over the network."""
 
 import re
 from collections.abc import Collection
@@ -37,7 +39,7 @@ class Findings:
 class Narrator(Protocol):
     name: str
 
-    def narrate(self, findings: Findings) -> str: ...
+    async def narrate(self, findings: Findings) -> str: ...
 
 
 def sentences(text: str) -> list[str]:
@@ -74,7 +76,10 @@ class TemplateNarrator:
 
     name = "template"
 
-    def narrate(self, findings: Findings) -> str:
+    async def narrate(self, findings: Findings) -> str:
+        return self.text(findings)
+
+    def text(self, findings: Findings) -> str:
         c = findings.context
         t = c.transaction
         d = t["decision"]

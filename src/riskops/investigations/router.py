@@ -28,13 +28,16 @@ QueryId = Annotated[str | None, Query(pattern=ULID)]
 @router.post("/investigations", status_code=201, response_model=InvestigationOut, responses=ERRORS)
 async def run_investigation(
     body: InvestigationCreate,
+    reader: ReadConnection,
     connection: WriteConnection,
     runtime: RuntimeDep,
     principal: Investigator,
 ) -> Response:
     """Investigate a payment, a case or an entity: evidence, patterns, similar past payments
     (deep), a recommendation within policy, a cited narrative and the step trace."""
-    found = await service.run(connection, runtime.similarity, body, principal.actor())
+    found = await service.run(
+        reader, runtime.similarity, body, principal.actor(), runtime.narrator, writer=connection
+    )
     return json_response(found, 201)
 
 

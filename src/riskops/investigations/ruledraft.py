@@ -23,7 +23,8 @@ def expression_of(pattern: Pattern) -> str | None:
         case "card_testing":
             return f"card_count_1h >= 5 && amount_minor <= {SMALL_AMOUNT}"
         case "velocity":
-            return f"card_count_24h >= {max(3, int(pattern.facts['count_24h']))}"
+            count = max(3, int(pattern.facts["count_24h"]))
+            return f"{entity['kind']}_count_24h >= {count}"
         case "new_device_or_country_high_amount":
             return (
                 "(account_new_device == 1 || card_new_country == 1) && "
@@ -32,7 +33,7 @@ def expression_of(pattern: Pattern) -> str | None:
         case "merchant_confirmed_fraud":
             return f"merchant_id == {_literal(entity['id'])}"
         case "linked_entities":
-            field = "device_id" if entity["kind"] == "device" else "ip"
+            field = {"device": "device_id", "ip": "ip", "card": "card_token"}[entity["kind"]]
             return f"{field} == {_literal(entity['id'])}"
     return None
 

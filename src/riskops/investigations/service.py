@@ -23,7 +23,13 @@ from riskops.db.types import utcnow
 from riskops.decisions import repository as decisions
 from riskops.entities import service as entities
 from riskops.investigations import repository, ruledraft
-from riskops.investigations.metrics import FETCH_DURATION, RUN_DURATION, STEP_FAILURES
+from riskops.investigations.metrics import (
+    FETCH_DURATION,
+    NARRATOR_FALLBACKS,
+    RECOMMENDATION_FAILURES,
+    RUN_DURATION,
+    STEP_FAILURES,
+)
 from riskops.investigations.narrative import Findings, Narrator, TemplateNarrator, check
 from riskops.investigations.schemas import InvestigationCreate, Mode
 from riskops.investigations.tools import context as context_tool
@@ -94,12 +100,14 @@ async def _narrate(narrator: Narrator, findings: Findings) -> Told:
     """The narrator's text if every sentence cites known evidence; else the template's."""
     known = [e.id for e in findings.evidence]
     try:
-        return Told(check(narrator.narrate(findings), known), narrator.name, None)
+        return Told(check(await narrator.narrate(findings), known), narrator.name, None)
     except Exception as error:  # any narrator may fail or make things up: fall back
         if isinstance(narrator, TemplateNarrator):
             raise
         template = TemplateNarrator()
-        return Told(check(template.narrate(findings), known), template.name, error_of(error))
+        reason = error_of(error)
+        NARRATOR_FALLBACKS.labels(reason["code"]).inc()
+        return Told(check(template.text(findings), known), template.name, reason)
 
 
 def _told(told: Told) -> dict[str, Any]:
@@ -124,7 +132,13 @@ async def run(
     request: InvestigationCreate,
     actor: Actor,
     narrator: Narrator | None = None,
+    *,
+    writer: AsyncConnection | None = None,
 ) -> dict[str, Any]:
+    """Investigate reading through `connection`; store and audit through `writer` (default:
+    the same). Requests pass a read connection and their write transaction apart: the write
+    transaction starts with the insert, so none is open while a narrator is asked over the
+    network."""
     began = time.perf_counter()
     narrator = narrator or TemplateNarrator()
     subject, transaction_id, case_id = await _subject(connection, request)
@@ -233,13 +247,16 @@ async def run(
         "duration_ms": round((time.perf_counter() - began) * 1000, 3),
         "created_at": utcnow(),
     }
-    await repository.insert_investigation(connection, row)
+    writer = writer or connection
+    await repository.insert_investigation(writer, row)
     for step in trace.steps:
         if step.error is not None:
             STEP_FAILURES.labels(step.name).inc()
+    if recommendation is None:
+        RECOMMENDATION_FAILURES.labels(request.mode.value).inc()
     RUN_DURATION.labels(request.mode.value).observe(row["duration_ms"] / 1000)
     await audit.record(
-        connection,
+        writer,
         actor,
         AdminAction.INVESTIGATION_RUN,
         target(investigation_id),

@@ -83,7 +83,9 @@ async def _form(request: Request, user: ConsoleUser, capability: Capability) -> 
 
 
 @router.post("/investigations/run", response_class=HTMLResponse)
-async def run(request: Request, user: User, connection: WriteConnection) -> Response:
+async def run(
+    request: Request, user: User, reader: ReadConnection, connection: WriteConnection
+) -> Response:
     """Run a quick or deep investigation of a case (the API's rules and audit)."""
     runtime: Runtime = request.app.state.runtime
     form = await _form(request, user, Capability.INVESTIGATE)
@@ -99,7 +101,14 @@ async def run(request: Request, user: User, connection: WriteConnection) -> Resp
         {field: subject[1], "mode": form["mode"], "include_rule_draft_preview": True}
     )
     try:
-        found = await service.run(connection, runtime.similarity, body, user.principal.actor())
+        found = await service.run(
+            reader,
+            runtime.similarity,
+            body,
+            user.principal.actor(),
+            runtime.narrator,
+            writer=connection,
+        )
     except RiskOpsError as problem:
         return _panel(request, user, subject, None, problem)
     return _panel(request, user, subject, found)

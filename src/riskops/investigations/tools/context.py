@@ -21,9 +21,19 @@ FRAUD_EVIDENCE_LIMIT = 10  # labelled-fraud payments cited one by one
 # Which list holds which of the payment's values (exact matches: the rule hits cover CIDR).
 BLOCK_LISTS = (("blocked_cards", "card"), ("blocked_devices", "device_id"), ("blocked_ips", "ip"))
 FRAUD = 1
-# Whose window totals and links the patterns read (velocity: card; sharing: device, IP). A
-# merchant's all-time summary is a scan of its every payment, and nothing reads it.
-SUMMARISED = frozenset({EntityKind.CARD, EntityKind.DEVICE, EntityKind.IP})
+# Whose all-time totals and links the patterns read (velocity: card; sharing: card, device).
+# A merchant's summary is a scan of its every payment, and nothing reads it. An IP's links
+# come from its window instead: transactions have no IP index (an all-time summary would scan
+# the table), and addresses change hands, so who shared one lately is what counts.
+SUMMARISED = frozenset({EntityKind.CARD, EntityKind.DEVICE})
+LINKED_IN_WINDOW = frozenset({EntityKind.IP})
+# Sharing worth evidence (the linked-entities pattern reads it): which kinds of entity
+# behind a device, an IP or a card. One of each is the normal case; more is a link.
+SHARING: dict[str, tuple[str, ...]] = {
+    EntityKind.DEVICE.value: (EntityKind.CARD.value, EntityKind.ACCOUNT.value),
+    EntityKind.IP.value: (EntityKind.CARD.value, EntityKind.DEVICE.value),
+    EntityKind.CARD.value: (EntityKind.ACCOUNT.value,),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +48,7 @@ class Context:
     at: datetime  # when the payment happened: "recent" and "new" are relative to it
     case: dict[str, Any] | None
     histories: dict[str, list[dict[str, Any]]]  # kind -> earlier payments, newest first
-    summaries: dict[str, dict[str, Any]]  # kind -> entities.summary (windows, links)
+    summaries: dict[str, dict[str, Any]]  # kind -> entities.activity (windows, links)
     block_hits: list[str]  # list names the payment's values are on
     evidence: list[Evidence]
     refs: dict[str, str] = field(default_factory=dict)  # what -> evidence id
@@ -58,6 +68,13 @@ def _value(transaction: dict[str, Any], kind: EntityKind) -> str | None:
     key = {"account": "account_id", "device": "device_id", "merchant": "merchant_id", "ip": "ip"}
     value = transaction[key[kind.value]]
     return str(value) if value else None
+
+
+def _linked_in(payment: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The cards and devices seen with this payment and its window's (an IP's links)."""
+    cards = {str(payment["card"]["token"])} | {str(r["card_token"]) for r in rows}
+    devices = {payment["device_id"]} | {r["device_id"] for r in rows}
+    return {"card": sorted(cards), "device": sorted(str(d) for d in devices if d)}
 
 
 async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
@@ -103,7 +120,7 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
     case = None
     case_id = await cases.case_of(connection, payment["id"])
     if case_id is not None:
-        case = await cases.detail(connection, case_id)
+        case = await cases.brief(connection, case_id)
         refs["case"] = bag.add(
             "case",
             f"Case {case_id} is {case['status']} with {len(case['notes'])} note(s)",
@@ -124,20 +141,25 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
             refs[f"block:{hit['rule_id']}"] = refs[f"rule:{hit['rule_id']}"]
     histories: dict[str, list[dict[str, Any]]] = {}
     summaries: dict[str, dict[str, Any]] = {}
+    hours = int(given.window.total_seconds() // 3600)
     for kind in EntityKind:
         value = _value(payment, kind)
         if value is None:
             continue
-        rows = await entities.recent(connection, kind, value, HISTORY_LIMIT, at - given.window)
-        earlier = [r for r in rows if r["id"] != payment["id"] and r["occurred_at"] <= at]
+        rows = await entities.recent(
+            connection, kind, value, HISTORY_LIMIT, at - given.window, until=at
+        )
+        earlier = [r for r in rows if r["id"] != payment["id"]]
         histories[kind.value] = earlier
         if kind in SUMMARISED:
-            summaries[kind.value] = await entities.summary(connection, kind, value, at)
+            summaries[kind.value] = await entities.activity(connection, kind, value, at)
+        elif kind in LINKED_IN_WINDOW:
+            summaries[kind.value] = {"linked": _linked_in(payment, earlier)}
         frauds = [r for r in earlier if r["label"] == FRAUD]
         refs[f"history:{kind.value}"] = bag.add(
             "history",
             f"The {kind.value} made {len(earlier)} other payment(s) in the "
-            f"{int(given.window.total_seconds() // 3600)} h before this one, "
+            f"{hours} h before this one, "
             f"{len(frauds)} labelled fraud",
             entity={"kind": kind.value, "id": value},
             transaction_ids=[r["id"] for r in earlier][:50],
@@ -151,11 +173,19 @@ async def gather(connection: AsyncConnection, given: ContextInput) -> Context:
                     transaction_id=row["id"],
                 )
         linked = summaries.get(kind.value, {}).get("linked", {})
-        # One card behind a device is the normal case: only sharing is evidence.
-        if kind in (EntityKind.DEVICE, EntityKind.IP) and len(linked.get("card", [])) > 1:
+        shared = {
+            other: len(linked[other])
+            for other in SHARING.get(kind.value, ())
+            if len(linked.get(other, [])) > 1
+        }
+        if shared:
+            # A card's token is not shown: "the card" names it well enough here.
+            who = "card" if kind is EntityKind.CARD else f"{kind.value} {value}"
             refs[f"links:{kind.value}"] = bag.add(
                 "links",
-                f"The {kind.value} {value} was used by {len(linked['card'])} card(s)",
+                f"The {who} was used by "
+                + " and ".join(f"{n} {other}s" for other, n in shared.items())
+                + (f" within the {hours} h" if kind in LINKED_IN_WINDOW else ""),
                 entity={"kind": kind.value, "id": value},
                 linked=linked,
             )

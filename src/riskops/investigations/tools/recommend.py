@@ -46,6 +46,8 @@ ACTION_OF = {
     "new_device_or_country_high_amount": Action.ESCALATE,
     "merchant_confirmed_fraud": Action.DRAFT_RULE,
     "linked_entities": Action.WATCH_LIST_ENTITY,
+    # One physical card in two far countries at once: a counterfeit copy is likely in use.
+    "impossible_travel": Action.BLOCK_CARD,
 }
 
 
@@ -65,8 +67,11 @@ def propose(
         )
     strongest = patterns[0] if patterns else None
     if strongest is not None and strongest.strength >= STRONG:
+        action = ACTION_OF[strongest.name]
+        if action is Action.BLOCK_CARD and strongest.entity["kind"] != "card":
+            action = Action.ESCALATE  # blocking needs a card; for an account a person looks
         return Recommendation(
-            ACTION_OF[strongest.name],
+            action,
             round(strongest.strength, 3),
             strongest.evidence_ids,
             f"strongest pattern {strongest.name}: {strongest.explanation}",
