@@ -94,3 +94,6 @@ Index(
     _transactions.c.merchant_id,
     _transactions.c.occurred_at,
 )
+# An IP's history (investigations' linked entities, the scan's rings): without it a quick
+# investigation scanned the time window (p95 573 ms at 1M payments on SQLite).
+Index("ix_transactions_ip_occurred_at", _transactions.c.ip, _transactions.c.occurred_at)
