@@ -65,7 +65,7 @@ from riskops.rules import (
 from riskops.rulesets.reload import RulesetWatcher
 from riskops.settings import Settings
 from riskops.similarity.embedders import split_embedding
-from riskops.similarity.exact import ExactIndex
+from riskops.similarity.graph import HnswIndex
 from riskops.similarity.index import EmbeddingId, VectorIndex
 from riskops.similarity.models import TABLE_DIM
 from riskops.similarity.pgvector import PgVectorIndex
@@ -268,7 +268,8 @@ async def build_runtime(
 
 
 def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
-    """pgvector on PostgreSQL unless told otherwise; the exact embedded index elsewhere."""
+    """pgvector on PostgreSQL unless told otherwise; the embedded index (exact, then HNSW by
+    size) elsewhere."""
     if settings.embedding_dim != TABLE_DIM:
         raise ValueError(
             f"RISKOPS_EMBEDDING_DIM={settings.embedding_dim} but the embeddings table was "
@@ -280,9 +281,9 @@ def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
     if choice == "pgvector" and engine.dialect.name != "postgresql":
         raise ValueError("RISKOPS_VECTOR_INDEX=pgvector needs a PostgreSQL database")
     index: VectorIndex = (
-        PgVectorIndex()
+        PgVectorIndex(engine)
         if choice == "pgvector"
-        else ExactIndex(settings.data_dir / "vectors", settings.embedding_dim)
+        else HnswIndex(settings.data_dir / "vectors", settings.embedding_dim)
     )
     name, version = split_embedding(settings.embedding)
     return Similarity(
