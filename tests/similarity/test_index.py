@@ -125,7 +125,7 @@ class TestHnswIndex(EmbeddedFiles):
     the graph to hold every row, so no answer comes from the exact fallback of a build."""
 
     exact = False
-    suffixes = (".npz", ".usearch")
+    suffixes = (".npz", ".hnsw")
 
     @pytest.fixture
     def engine(self, sqlite_engine: AsyncEngine) -> AsyncEngine:
