@@ -254,3 +254,7 @@ class TestPgVectorIndex(VectorIndexContract):
             for where in filters:
                 plan = await index.explain(connection, EMBEDDING, unit_vectors(1, 43)[0], 10, where)
                 assert "ix_record_embeddings_vector_hnsw" in plan, (where, plan)
+            # Labelled records are few: searched exactly, never through the graph.
+            where = NeighbourFilter(label="fraud")
+            plan = await index.explain(connection, EMBEDDING, unit_vectors(1, 43)[0], 10, where)
+            assert "ix_record_embeddings_vector_hnsw" not in plan, plan

@@ -10,6 +10,7 @@ so a search is one round trip; a connection opened before `install` (or by an en
 never called on) gets them transaction-locally first, which costs one round trip more.
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ EF_SEARCH = 100
 # selective ones it can see (label, a narrow time range) through their own indexes.
 MAX_SCAN_TUPLES = 20_000
 _MARK = "riskops.hnsw_settings"
+_QUERY_VECTOR = re.compile(r"'\[[^\]]*\]'::vector")  # 384 numbers in a plan: shown as $q
 
 
 def _settings(ef_search: int) -> dict[str, str]:
@@ -78,11 +80,19 @@ def nearest_query(
     # Only the fixed clauses above are joined in; every value is a bound parameter.
     where_sql = " AND ".join(clauses)
     query = PG_VECTOR_PARAM.format(":q")
+    candidates = (
+        f"SELECT record_id, vector <=> {query} AS distance"  # noqa: S608
+        f" FROM record_embeddings WHERE {where_sql}"
+    )
+    if where.label is not None:
+        # Only labelled records pass, a small set (labels come for a small share of payments):
+        # they are searched exactly. `OFFSET 0` fences the subquery, so the planner cannot walk
+        # the HNSW graph through the records that fail the filter, which it would otherwise
+        # choose (measured at 100,000 records, 1% labelled fraud: p50 64 ms through the graph).
+        candidates = f"SELECT * FROM ({candidates} OFFSET 0) AS labelled"  # noqa: S608
     sql = f"""
-        WITH nearest AS MATERIALIZED (
-            SELECT record_id, vector <=> {query} AS distance
-            FROM record_embeddings WHERE {where_sql} ORDER BY distance LIMIT :k
-        ) SELECT record_id, distance FROM nearest ORDER BY distance, record_id
+        WITH nearest AS MATERIALIZED ({candidates} ORDER BY distance LIMIT :k)
+        SELECT record_id, distance FROM nearest ORDER BY distance, record_id
     """  # noqa: S608
     return sql, params
 
@@ -147,7 +157,7 @@ class PgVectorIndex:
         await self._prepare(connection, k)
         sql, params = nearest_query(embedding, vector, k, where)
         rows = await connection.execute(text(f"EXPLAIN (COSTS OFF) {sql}"), params)
-        return "\n".join(r[0] for r in rows)
+        return "\n".join(_QUERY_VECTOR.sub("$q", r[0]) for r in rows)
 
     async def forget(self, connection: AsyncConnection, record_ids: Sequence[str]) -> None:
         await repository.delete_embeddings(connection, record_ids)
