@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # Exact below this many vectors: one 15 MB product (~1-2 ms on a quiet core, recall 1.0, no
 # graph to build); beyond it a graph search stays under 1 ms while exact grows linearly
-# (29.8 ms p50 at 100,000 on this loaded machine). benchmarks/similarity.py --threshold.
+# (29.8 ms p50 at 100,000 on this loaded machine; README "Speed").
 GRAPH_FROM = 10_000
 CONNECTIVITY = 16  # HNSW M
 EXPANSION_ADD = 64  # ef_construction, as pgvector's default: half the build time of 128
@@ -192,8 +192,11 @@ class HnswIndex(ExactIndex):
         while fetch <= MAX_FETCH:
             wanted = min(fetch, _size(graph))
             graph.set_ef(max(self.ef_search, wanted))
-            keys, _ = graph.knn_query(np.asarray(vector, np.float32), k=wanted, num_threads=1)
-            keys = keys[0].astype(np.int64)
+            try:
+                found, _ = graph.knn_query(np.asarray(vector, np.float32), k=wanted, num_threads=1)
+            except RuntimeError:  # hnswlib found fewer than `wanted`: the exact answer
+                break
+            keys = found[0].astype(np.int64)
             keys = keys[keys < len(keep)]  # rows mirrored after `keep` was computed
             hits = keys[keep[keys]]
             if len(hits) >= k or wanted < fetch:
