@@ -49,7 +49,9 @@ CONNECTIVITY = 16  # HNSW M
 EXPANSION_ADD = 64  # ef_construction, as pgvector's default: half the build time of 128
 EF_SEARCH = 256  # recall@10 0.97 on random 384-dim vectors (the worst case; ours need ~64)
 OVERFETCH = 2.0
-MAX_FETCH = 2_048
+# At 1,000,000 records a 1% filter (label=fraud) asked the graph for 2,000 candidates: p50
+# 113 ms. From 1,024 on, exact search over the rows passing (at most 2% of them) is cheaper.
+MAX_FETCH = 1_024
 INLINE_ADD = 5_000  # rows added within a search's catch-up; more go to a background build
 BUILD_CHUNK = 50_000  # rows per thread hand-off: a stop is honoured within one chunk
 BUILD_THREADS = 2
