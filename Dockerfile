@@ -14,7 +14,13 @@ RUN npm ci --no-audit --no-fund --loglevel=error \
 # 2. A virtualenv with the runtime dependencies, every file checked against the lock's hashes.
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/riskops \
+# g++: hnswlib (the embedded vector graph) is a source-only package on PyPI. Only this stage
+# has it; the runtime stage receives the built module. Not pinned, as libgomp1 below.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends g++ \
+    && rm -rf /var/lib/apt/lists/* \
+    && python -m venv /opt/riskops \
     && /opt/riskops/bin/pip install uv==0.13.8
 # The lock alone first: dependency layers stay cached while only the code changes.
 COPY requirements-runtime.lock /build/

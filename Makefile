@@ -79,12 +79,14 @@ format: $(STAMP)
 
 # The decision path as shipped and on the production stack next to a reference echo, feature
 # memory and (when present) the per-stage profile: one table, benchmarks/results/decisions.json.
+# Then events, rules, backtest, cases and similar-case search at 1,000,000 records (~30 min).
 bench: $(STAMP) bench-tools
 	$(BIN)/python benchmarks/decisions.py
 	$(BIN)/python benchmarks/events.py
 	$(BIN)/python benchmarks/rules.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python -m benchmarks.cases
+	$(BIN)/python benchmarks/similarity.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
 bench-fdh: $(STAMP)

@@ -72,7 +72,7 @@ from riskops.rules import (
 from riskops.rulesets.reload import RulesetWatcher
 from riskops.settings import Settings
 from riskops.similarity.embedders import split_embedding
-from riskops.similarity.exact import ExactIndex
+from riskops.similarity.graph import HnswIndex
 from riskops.similarity.index import EmbeddingId, VectorIndex
 from riskops.similarity.models import TABLE_DIM
 from riskops.similarity.pgvector import PgVectorIndex
@@ -313,7 +313,8 @@ def build_narrator(settings: Settings) -> Narrator:
 
 
 def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
-    """pgvector on PostgreSQL unless told otherwise; the exact embedded index elsewhere."""
+    """pgvector on PostgreSQL unless told otherwise; the embedded index (exact, then HNSW by
+    size) elsewhere."""
     if settings.embedding_dim != TABLE_DIM:
         raise ValueError(
             f"RISKOPS_EMBEDDING_DIM={settings.embedding_dim} but the embeddings table was "
@@ -325,9 +326,9 @@ def build_similarity(settings: Settings, engine: AsyncEngine) -> Similarity:
     if choice == "pgvector" and engine.dialect.name != "postgresql":
         raise ValueError("RISKOPS_VECTOR_INDEX=pgvector needs a PostgreSQL database")
     index: VectorIndex = (
-        PgVectorIndex()
+        PgVectorIndex(engine)
         if choice == "pgvector"
-        else ExactIndex(settings.data_dir / "vectors", settings.embedding_dim)
+        else HnswIndex(settings.data_dir / "vectors", settings.embedding_dim)
     )
     name, version = split_embedding(settings.embedding)
     return Similarity(

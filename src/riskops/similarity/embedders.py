@@ -85,6 +85,9 @@ class FeatureEmbedder:
         raw = np.array(
             [[_number(row.get(f)) for f in self.features] for row in rows], dtype=np.float64
         ).reshape(len(rows), len(self.features))
+        return self._standardise(raw)
+
+    def _standardise(self, raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         values = signed_log(raw) if self.transform == "log" else raw
         z = (values - self._center) / self._scale
         # A missing feature sits at the typical value; extreme values are clipped so one
@@ -97,6 +100,10 @@ class FeatureEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         projected = self._matrix_of(rows) @ self._matrix
         return normalise(projected)
+
+    def embed_matrix(self, raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        """Rows of raw feature values, columns in `features` order (bulk loaders)."""
+        return normalise(self._standardise(raw) @ self._matrix)
 
     def embed(self, features: Mapping[str, Any]) -> Vector:
         vector: Vector = self.embed_many([features])[0]

@@ -84,6 +84,14 @@ async def count_embedded(connection: AsyncConnection, embedding: EmbeddingId) ->
     return int((await connection.execute(query)).scalar_one())
 
 
+async def embedded_ids(connection: AsyncConnection, embedding: EmbeddingId) -> set[str]:
+    query = select(embeddings.c.record_id).where(
+        embeddings.c.embedding_name == embedding.name,
+        embeddings.c.embedding_version == embedding.version,
+    )
+    return {r[0] for r in await connection.execute(query)}
+
+
 async def insert_embeddings(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await connection.execute(insert(embeddings), list(rows))
