@@ -112,6 +112,12 @@ def _score(test: pd.DataFrame, predicted: np.ndarray, started: float) -> Scored:
     )
 
 
+def score_booster(
+    booster: lgb.Booster, test: pd.DataFrame, features: list[str], started: float
+) -> Scored:
+    return _score(test, booster.predict(test[features].to_numpy(np.float64)), started)
+
+
 def train_served(
     history: pd.DataFrame,
     features: list[str],
@@ -148,6 +154,5 @@ def run_fold(
     started = time.perf_counter()
     booster, chosen = train_served(history, list(served_features), candidates, n_jobs)
     fitted[SERVED] = booster
-    predicted = booster.predict(data.test[list(served_features)].to_numpy(np.float64))
-    scores[SERVED] = _score(data.test, predicted, started)
+    scores[SERVED] = score_booster(booster, data.test, list(served_features), started)
     return FoldModels(fitted, scores, chosen)

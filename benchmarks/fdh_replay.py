@@ -8,15 +8,18 @@ whole six-month period (1.75M payments) fits in memory. Imports nothing from its
 scripts, so tests can import it as `benchmarks.fdh_replay`.
 """
 
+import hashlib
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import riskops.features as features_package
 from riskops.core.payment import Channel, Payment
 from riskops.features import FEATURE_NAMES, LABEL_DELAY, MemoryOnlineStore, build_feature_vector
 
@@ -82,3 +85,32 @@ def production_features(raw: pd.DataFrame) -> ProductionFeatures:
         pending.append((payment.occurred_at, payment.transaction_id, payment.merchant_id, fraud))
     per_payment_us = (time.perf_counter() - started) / max(len(ordered), 1) * 1e6
     return ProductionFeatures(ids, matrix, per_payment_us)
+
+
+def _code_digest(raw: pd.DataFrame) -> str:
+    """Names the replay's inputs: the feature code, this module and the raw rows replayed."""
+    digest = hashlib.sha256("\n".join(FEATURE_NAMES).encode())
+    for source in sorted(Path(features_package.__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(raw["TRANSACTION_ID"].to_numpy(np.int64).tobytes())
+    digest.update(raw["TX_FRAUD"].to_numpy(np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_production_features(raw: pd.DataFrame, folder: Path | None) -> ProductionFeatures:
+    """`production_features`, kept in `folder` (outside the repo) under a digest of its inputs.
+
+    A replay of the whole period takes minutes on a busy machine; any change to the feature
+    code, this module or the rows changes the digest, so a stale matrix is never reused.
+    """
+    if folder is None:
+        return production_features(raw)
+    path = folder / f"fdh-production-{_code_digest(raw)}.npz"
+    if path.exists():
+        with np.load(path) as saved:
+            return ProductionFeatures(saved["ids"], saved["matrix"], float(saved["us"]))
+    played = production_features(raw)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(path, ids=played.transaction_ids, matrix=played.matrix, us=played.per_payment_us)
+    return played
