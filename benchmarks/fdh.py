@@ -1,6 +1,10 @@
 """The Fraud Detection Handbook's Chapter 3 protocol, run on our training, next to its results.
 
     python benchmarks/fdh.py [--train-start 2018-07-25] [--n-jobs 2] [--no-production]
+    python benchmarks/fdh.py --prequential [--weeks N] [--served-days D]
+
+With --prequential, the Chapter 5 protocol over the whole period instead (rolling weekly
+folds, baselines and our served model trained per fold): see benchmarks/fdh_prequential.py.
 
 Train 7 days, skip a 7-day label delay, test 7 days with known-compromised cards removed;
 metrics AUC, AP and card precision@100 as the handbook defines them. Prints the published
@@ -25,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 import fdh_handbook as fdh  # the sibling module (scripts run as python benchmarks/NAME.py)
+import fdh_prequential
 from fdh_parity import replay  # the sibling script: run as python benchmarks/fdh.py
 from riskops.features import FEATURE_NAMES
 from riskops.ml.metrics import classification_metrics
@@ -101,7 +106,11 @@ def main() -> int:
         "--data", type=Path, default=None, help="default: RISKOPS_FDH_DIR or ../shared"
     )
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None, help=f"default: {RESULTS}")
+    parser.add_argument(
+        "--prequential", action="store_true", help="the Chapter 5 rolling protocol, all weeks"
+    )
+    fdh_prequential.add_arguments(parser)
     parser.add_argument(
         "--no-production",
         dest="production",
@@ -114,6 +123,10 @@ def main() -> int:
     if not (folder / "raw").is_dir():
         console.print(f"[red]no handbook data at {folder}[/red] (set RISKOPS_FDH_DIR)")
         return 2
+    if args.prequential:
+        args.out = args.out or fdh_prequential.RESULTS
+        return fdh_prequential.run(args, console)
+    args.out = args.out or RESULTS
     train_start: date = args.train_start
     test_end = train_start + timedelta(days=20)
     started = time.perf_counter()

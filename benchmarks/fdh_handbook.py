@@ -95,7 +95,7 @@ def add_features(frame: pd.DataFrame, *, extra: bool = True) -> pd.DataFrame:
     """The handbook's baseline features (and, with extra, ours) on raw transactions."""
     out = frame.copy()
     when = pd.to_datetime(out["TX_DATETIME"])
-    out["TX_DURING_WEEKEND"] = (when.dt.weekday >= 5).astype("int64")
+    out["TX_DURING_WEEKEND"] = (when.dt.day_of_week >= 5).astype("int64")
     out["TX_DURING_NIGHT"] = (when.dt.hour <= 6).astype("int64")
     seconds = out["TX_TIME_SECONDS"].to_numpy(np.int64)
     amount = out["TX_AMOUNT"].to_numpy(np.float64)

@@ -101,7 +101,7 @@ def test_windows_ascend() -> None:
 
 
 def test_feature_names_are_stable_and_described() -> None:
-    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 94
+    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 97
     assert set(FEATURE_DESCRIPTIONS) == set(FEATURE_NAMES)
     assert FEATURE_NAMES[:5] == (
         "card_count_5m",
@@ -110,7 +110,7 @@ def test_feature_names_are_stable_and_described() -> None:
         "card_distinct_merchants_5m",
         "card_distinct_countries_5m",
     )
-    assert FEATURE_NAMES[-14:] == (
+    assert FEATURE_NAMES[-17:] == (
         "amount_to_card_mean_7d",
         "card_new_country",
         "card_new_merchant",
@@ -126,6 +126,10 @@ def test_feature_names_are_stable_and_described() -> None:
         "merchant_delayed_count_30d",
         "merchant_fraud_rate_30d",
         "is_night_0_6",
+        # Spending-profile deviations, for the prequential benchmark (issue 15).
+        "amount",
+        "amount_to_card_mean_30d",
+        "amount_to_card_habit",
     )
     for name in (
         "account_distinct_merchants_7d",
@@ -158,6 +162,7 @@ def test_feature_vector_from_raw_aggregates() -> None:
                 "1h": WindowStats(3, 1300, 2, 2),
                 "24h": WindowStats(4, 1500, 3, 2),
                 "7d": WindowStats(4, 1500, 3, 2),
+                "30d": WindowStats(10, 4500, 5, 3),
             }
         ),
         account=entity({w: WindowStats(5, 2500, 4, 3) for w in WINDOWS}),
@@ -206,11 +211,16 @@ def test_feature_vector_from_raw_aggregates() -> None:
         "merchant_fraud_rate_7d": 0.0,
         "merchant_fraud_rate_30d": 1.0,
         "is_night_0_6": 1,
+        "amount": 900,
+        # previous card payments in 30d: 9 summing 3600, mean 400
+        "amount_to_card_mean_30d": 2.25,
+        # between 30 and 7 days ago: 6 payments summing 3000, mean 500
+        "amount_to_card_habit": 1.8,
     }
     assert {name: vector[name] for name in expected} == pytest.approx(expected)
     for name, value in vector.items():
         # Means and ratios are floats; counts, sums, distincts and flags are ints.
-        wants_float = "_mean_" in name or "_rate_" in name or name == "amount_to_card_mean_7d"
+        wants_float = "_mean_" in name or "_rate_" in name or name.startswith("amount_to_")
         assert type(value) is (float if wants_float else int), name
 
 
@@ -227,6 +237,6 @@ def test_first_payment_ratio_is_one() -> None:
     card = entity({w: WindowStats(1, 700, 1, 1) for w in WINDOWS})
     raw = RawAggregates(card, card, card, None, True, True, False, NO_DELAYED)
 
-    assert (
-        build_feature_vector(make_payment(at=T0, amount=700), raw)["amount_to_card_mean_7d"] == 1.0
-    )
+    vector = build_feature_vector(make_payment(at=T0, amount=700), raw)
+    assert vector["amount_to_card_mean_7d"] == 1.0
+    assert vector["amount_to_card_mean_30d"] == vector["amount_to_card_habit"] == 1.0

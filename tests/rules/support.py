@@ -26,6 +26,9 @@ SINGLE_FEATURES = (
         for stat in ("delayed_count", "fraud_rate")
     ),
     "is_night_0_6",
+    "amount",
+    "amount_to_card_mean_30d",
+    "amount_to_card_habit",
 )
 
 
@@ -91,6 +94,9 @@ def quiet_variables(**overrides: object) -> dict[str, object]:
         is_night=0,
         hour_of_day=14,
         is_night_0_6=0,
+        amount=4250,
+        amount_to_card_mean_30d=1.09,
+        amount_to_card_habit=1.1,
     )
     # The merchant's history behind the label delay: busy, with the usual sliver of fraud.
     for window, count in {"1d": 430, "7d": 3000, "30d": 12000}.items():

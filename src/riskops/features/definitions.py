@@ -196,6 +196,17 @@ def _describe() -> dict[str, str]:
         )
     # The handbook's TX_DURING_NIGHT ends an hour later than is_night (which rules use).
     described["is_night_0_6"] = "1 if the payment happened between 00:00 and 06:59 UTC"
+    # Spending-profile deviations: a stolen card pays unusual amounts. The habit leaves out
+    # the last week, so a compromise of the last days has not yet skewed the yardstick.
+    described["amount"] = "Payment amount (minor units)"
+    described["amount_to_card_mean_30d"] = (
+        "Amount divided by the mean of the card's previous payments in the last 30 days "
+        "(1.0 without history)"
+    )
+    described["amount_to_card_habit"] = (
+        "Amount divided by the card's mean payment between 30 and 7 days ago, its habit "
+        "before any recent compromise (1.0 without such history)"
+    )
     return described
 
 
@@ -284,4 +295,16 @@ def build_feature_vector(payment: Payment, raw: RawAggregates) -> FeatureVector:
         vector[count_name] = delayed.payments
         vector[rate_name] = delayed.fraud_rate
     vector["is_night_0_6"] = int(hour <= 6)
+    amount, card_month = payment.amount_minor, raw.card.windows["30d"]
+    vector["amount"] = amount
+    vector["amount_to_card_mean_30d"] = amount_to_mean_ratio(
+        amount, card_month.amount_sum - amount, card_month.payments - 1
+    )
+    # The 30-day window contains the 7-day one (both count this payment): the difference is
+    # the card's payments between 30 and 7 days ago.
+    vector["amount_to_card_habit"] = amount_to_mean_ratio(
+        amount,
+        card_month.amount_sum - card_week.amount_sum,
+        card_month.payments - card_week.payments,
+    )
     return vector

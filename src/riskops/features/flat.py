@@ -112,6 +112,9 @@ _PAYMENT_LEVEL: Final = (
     "is_weekend",
     "is_night",
     "is_night_0_6",
+    "amount",
+    "amount_to_card_mean_30d",
+    "amount_to_card_habit",
     *(f"merchant_delayed_count_{w}" for w in DELAYED_WINDOWS),
     *(f"merchant_fraud_rate_{w}" for w in DELAYED_WINDOWS),
 )
@@ -122,6 +125,7 @@ _COUNTS: Final = itemgetter(*_PAIRS)
 _SUMS: Final = itemgetter(*(at + 1 for at in _PAIRS))
 _ORDER: Final = itemgetter(*(_POSITION[name] for name in FEATURE_NAMES))
 _CARD_WEEK: Final = 4 * list(WINDOWS).index("7d")  # the card block comes first
+_CARD_MONTH: Final = 4 * list(WINDOWS).index("30d")
 _DEVICE: Final = slice(2 * _PER_ENTITY, 3 * _PER_ENTITY)
 _NO_DEVICE: Final = [0] * _PER_ENTITY
 _DELAYED: Final = itemgetter(*(at for _, at in _DELAYED_AT))
@@ -138,6 +142,7 @@ def vector_from_values(payment: Payment, values: Sequence[int]) -> FeatureVector
     source += [s / c if c else 0.0 for c, s in zip(_COUNTS(source), _SUMS(source), strict=True)]
     amount = payment.amount_minor
     week_payments, week_sum = values[_CARD_WEEK], values[_CARD_WEEK + 1]  # this one included
+    month_payments, month_sum = values[_CARD_MONTH], values[_CARD_MONTH + 1]
     hour, weekend, night = calendar_features(payment.occurred_at)
     delayed = _DELAYED(source)
     source += (
@@ -149,6 +154,9 @@ def vector_from_values(payment: Payment, values: Sequence[int]) -> FeatureVector
         weekend,
         night,
         int(hour <= 6),
+        amount,
+        amount_to_mean_ratio(amount, month_sum - amount, month_payments - 1),
+        amount_to_mean_ratio(amount, month_sum - week_sum, month_payments - week_payments),
         *delayed,
     )
     source += [
