@@ -87,10 +87,15 @@ bench: $(STAMP) bench-tools
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python -m benchmarks.cases
 	$(BIN)/python benchmarks/similarity.py
+	$(BIN)/python -m benchmarks.investigations
+	$(BIN)/python benchmarks/backfill_records.py
 
 # The Fraud Detection Handbook's chapter 3 protocol (data: RISKOPS_FDH_DIR or ../shared/benchmarks).
+# Then the prequential weeks against baselines (~35 min) and the scan's usefulness (~20 min).
 bench-fdh: $(STAMP)
 	$(BIN)/python benchmarks/fdh.py $(FDH_ARGS)
+	$(BIN)/python benchmarks/fdh.py --prequential
+	$(BIN)/python benchmarks/recommendations_fdh.py
 
 # The decision benchmark drives the servers with wrk (Debian's package); installed when root.
 bench-tools:
