@@ -26,6 +26,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -46,7 +47,7 @@ from riskops.features.definitions import (
     event_time_us,
     merchant_history,
 )
-from riskops.features.flat import FLAT_KINDS, decode_aggregates
+from riskops.features.flat import FLAT_KINDS, FLAT_LENGTH, decode_aggregates
 from riskops.features.store import state_ttl
 
 _RECORD: Final = struct.Struct("=4q")
@@ -68,10 +69,40 @@ _NOVELTY_SWEEP_EVERY_US: Final = duration_us(timedelta(days=7))
 _SWEEP_STEP: Final = 32
 _NO_DEVICE: Final = (0, 0, 0, 0) * len(WINDOWS)
 # A reply in store.py's flat layout, packed: counts and distincts fit 32 bits, sums take 64,
-# flags 8. 324 bytes instead of 544 as int64s; markers live for a week or more.
+# flags 8. 428 bytes instead of 720 as int64s. The fallback for replies that _NARROW
+# cannot hold, and the layout of replay markers in snapshots written before it.
 _REPLY: Final = struct.Struct(
     "=" + "IqII" * (len(FLAT_KINDS) * len(WINDOWS)) + "4B" + "II" * len(DELAYED_WINDOWS)
 )
+
+
+def _narrow_layout() -> tuple[struct.Struct, tuple[int, ...]]:
+    """The usual reply in fewer bytes, and which flat positions it keeps.
+
+    Replay markers are most of the store's memory (one per payment, kept 8 days or more).
+    A card's, account's or device's month rarely passes 65,535 payments, 2**32 minor units
+    or 255 distinct merchants; a merchant's can, so its block stays wide. Distinct counts
+    of kinds outside DISTINCT_KINDS are always 0 and are not stored. struct refuses any
+    value out of range, and that reply is stored wide: exact either way.
+    """
+    fmt, kept = "=", list[int]()
+    for block, kind in enumerate(FLAT_KINDS):
+        for window in range(len(WINDOWS)):
+            at = (block * len(WINDOWS) + window) * 4
+            fmt += "Iq" if kind is EntityKind.MERCHANT else "HI"
+            kept += (at, at + 1)
+            if kind in DISTINCT_KINDS:
+                fmt += "BB"
+                kept += (at + 2, at + 3)
+    fmt += "4B" + "II" * len(DELAYED_WINDOWS)
+    kept += range(len(FLAT_KINDS) * len(WINDOWS) * 4, FLAT_LENGTH)
+    return struct.Struct(fmt), tuple(kept)
+
+
+_NARROW, _NARROW_KEPT = _narrow_layout()
+_narrow_values: Final = itemgetter(*_NARROW_KEPT)
+if _NARROW.size == _REPLY.size:  # stored replies are told apart by their length alone
+    raise RuntimeError("the narrow and wide reply layouts must differ in size")
 _NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
 _SNAPSHOT_FORMAT: Final = "riskops.features.memory/2"
 # Version 1 had the same series but shorter replies and no fraud labels: its windows and
@@ -84,6 +115,22 @@ _SEP: Final = "\x1f"
 def _prefix_sum(q: memoryview, index: int) -> int:
     """Cumulative amount of the records before `index` (q is the int64 view of a series)."""
     return q[0] if index == 0 else q[index * _FIELDS - 2]
+
+
+def _pack_reply(flat: list[int]) -> bytes:
+    try:
+        return _NARROW.pack(*_narrow_values(flat))
+    except struct.error:  # a value past a narrow field's range (or negative)
+        return _REPLY.pack(*flat)
+
+
+def _unpack_reply(blob: bytes) -> list[int]:
+    if len(blob) == _REPLY.size:
+        return list(_REPLY.unpack(blob))
+    flat = [0] * FLAT_LENGTH
+    for at, value in zip(_NARROW_KEPT, _NARROW.unpack(blob), strict=True):
+        flat[at] = value
+    return flat
 
 
 def _newest_us(series: bytearray) -> int:
@@ -173,7 +220,7 @@ class MemoryOnlineStore:
         txn = payment.transaction_id
         cached = self._replies.get(txn) or self._older_replies.get(txn)
         if cached is not None:
-            return list(_REPLY.unpack(cached)), True
+            return _unpack_reply(cached), True
         t = event_time_us(payment.occurred_at)
         self._advance(t)
         card, account, device = payment.card_token, payment.account_id, payment.device_id
@@ -199,7 +246,7 @@ class MemoryOnlineStore:
         self._observe(EntityKind.MERCHANT, payment.merchant_id, t, amount, merchant, country, flat)
         flat += (int(device is not None), int(new_country), int(new_merchant), int(new_device))
         self._delayed(payment.merchant_id, t, flat)
-        self._replies[txn] = _REPLY.pack(*flat)
+        self._replies[txn] = _pack_reply(flat)
         return flat, False
 
     def record_label_sync(
