@@ -26,8 +26,8 @@ import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Final
 
@@ -104,10 +104,14 @@ _narrow_values: Final = itemgetter(*_NARROW_KEPT)
 if _NARROW.size == _REPLY.size:  # stored replies are told apart by their length alone
     raise RuntimeError("the narrow and wide reply layouts must differ in size")
 _NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
-_SNAPSHOT_FORMAT: Final = "riskops.features.memory/2"
-# Version 1 had the same series but shorter replies and no fraud labels: its windows and
-# novelty carry over, its replay markers (in the old reply layout) are dropped.
+_SNAPSHOT_FORMAT: Final = "riskops.features.memory/3"
+# Version 2 kept a card's novelty as one "<card><SEP><country or merchant>" key per pair;
+# it is regrouped per card. Version 1 also had shorter replies and no fraud labels: its
+# windows and novelty carry over, its replay markers (in the old reply layout) are dropped.
+_CARD_PAIRS_FORMAT: Final = "riskops.features.memory/2"
 _PREVIOUS_FORMAT: Final = "riskops.features.memory/1"
+# One pair of a card's novelty table: tagged code, last seen (event time, us).
+_SEEN: Final = struct.Struct("=2q")
 # Joins an entity id and a value into one str key: tuple keys would be GC-tracked.
 _SEP: Final = "\x1f"
 
@@ -131,6 +135,17 @@ def _unpack_reply(blob: bytes) -> list[int]:
     for at, value in zip(_NARROW_KEPT, _NARROW.unpack(blob), strict=True):
         flat[at] = value
     return flat
+
+
+def _touch(pairs: memoryview, codes: list[int], code: int, t: int) -> int | None:
+    """When `code` was last seen in a card's novelty pairs (None: never); moved up to t."""
+    if code not in codes:
+        return None
+    at = codes.index(code) * 2 + 1
+    last: int = pairs[at]
+    if t > last:
+        pairs[at] = t
+    return last
 
 
 def _newest_us(series: bytearray) -> int:
@@ -168,8 +183,10 @@ class MemoryOnlineStore:
     def _empty(self) -> None:
         self._series: dict[EntityKind, dict[str, bytearray]] = {kind: {} for kind in EntityKind}
         self._codes: dict[str, int] = {}
-        self._card_countries: dict[str, int] = {}
-        self._card_merchants: dict[str, int] = {}
+        # Per card, the countries and merchants it paid at, as _SEEN pairs: a country by
+        # its code, a merchant by ~code (negative), so the two never meet. One bytearray per
+        # card instead of a str key and a dict slot per pair: ~100 bytes less for each.
+        self._card_seen: dict[str, bytearray] = {}
         self._account_devices: dict[str, int] = {}
         # Fraud labels: per merchant a sorted int64 series of the labelled payments' event
         # times; per transaction "<ts><SEP><merchant>", so a label is counted once and a
@@ -224,17 +241,12 @@ class MemoryOnlineStore:
         t = event_time_us(payment.occurred_at)
         self._advance(t)
         card, account, device = payment.card_token, payment.account_id, payment.device_id
-        new_country = self._first_seen(
-            self._card_countries, f"{card}{_SEP}{payment.merchant_country}", t
-        )
-        new_merchant = self._first_seen(
-            self._card_merchants, f"{card}{_SEP}{payment.merchant_id}", t
-        )
+        merchant = self._intern(payment.merchant_id)
+        country = self._intern(payment.merchant_country)
+        new_country, new_merchant = self._card_first_seen(card, country, ~merchant, t)
         new_device = device is not None and self._first_seen(
             self._account_devices, f"{account}{_SEP}{device}", t
         )
-        merchant = self._intern(payment.merchant_id)
-        country = self._intern(payment.merchant_country)
         amount = payment.amount_minor
         flat: list[int] = []
         self._observe(EntityKind.CARD, card, t, amount, merchant, country, flat)
@@ -311,8 +323,7 @@ class MemoryOnlineStore:
         return MemoryStoreStats(
             entities=len(series),
             events=sum((len(s) - _HEADER.size) // _RECORD.size for s in series),
-            novelty_entries=len(self._card_countries)
-            + len(self._card_merchants)
+            novelty_entries=sum(len(seen) // _SEEN.size for seen in self._card_seen.values())
             + len(self._account_devices),
             replay_markers=len(self._replies) + len(self._older_replies),
         )
@@ -322,6 +333,27 @@ class MemoryOnlineStore:
         if code is None:
             code = self._codes[value] = len(self._codes)
         return code
+
+    def _card_first_seen(self, card: str, country: int, merchant: int, t: int) -> tuple[bool, bool]:
+        """`_first_seen` for a card's country and merchant (tagged codes), in its own table."""
+        seen = self._card_seen.get(card)
+        if seen is None:
+            self._card_seen[card] = bytearray(_SEEN.pack(country, t) + _SEEN.pack(merchant, t))
+            return True, True
+        with memoryview(seen) as raw, raw.cast("q") as pairs:
+            codes = pairs[0::2].tolist()
+            last_country = _touch(pairs, codes, country, t)
+            last_merchant = _touch(pairs, codes, merchant, t)
+        # Appended once the view is released (a bytearray with a view cannot grow).
+        if last_country is None:
+            seen += _SEEN.pack(country, t)
+        if last_merchant is None:
+            seen += _SEEN.pack(merchant, t)
+        horizon = t - self._retention_us
+        return (
+            last_country is None or last_country <= horizon,
+            last_merchant is None or last_merchant <= horizon,
+        )
 
     def _first_seen(self, seen: dict[str, int], key: str, t: int) -> bool:
         """Whether key was unseen (or last seen a retention ago) at t; then remember it."""
@@ -459,13 +491,26 @@ class MemoryOnlineStore:
         if not novelty:
             return
         horizon = t - self._retention_us
-        for seen in (self._card_countries, self._card_merchants, self._account_devices):
-            for done, key in enumerate(list(seen), 1):
-                last = seen.get(key)
-                if last is not None and last <= horizon:
-                    del seen[key]
-                if done % _SWEEP_STEP == 0:
-                    yield done
+        for done, card in enumerate(list(self._card_seen), 1):
+            pairs = self._card_seen.get(card)
+            if pairs is not None:
+                kept = b"".join(
+                    _SEEN.pack(code, last)
+                    for code, last in _SEEN.iter_unpack(pairs)
+                    if last > horizon
+                )
+                if kept:
+                    self._card_seen[card] = bytearray(kept)
+                else:
+                    del self._card_seen[card]
+            if done % _SWEEP_STEP == 0:
+                yield done
+        for done, key in enumerate(list(self._account_devices), 1):
+            last = self._account_devices.get(key)
+            if last is not None and last <= horizon:
+                del self._account_devices[key]
+            if done % _SWEEP_STEP == 0:
+                yield done
 
     def snapshot(self, path: Path) -> None:
         """Write the whole state to path (atomically). Blocks; call when nothing records."""
@@ -474,7 +519,7 @@ class MemoryOnlineStore:
     def restore(self, path: Path) -> None:
         """Replace the state with a snapshot written by `snapshot` on this kind of machine."""
         state = orjson.loads(path.read_bytes())
-        known = (_SNAPSHOT_FORMAT, _PREVIOUS_FORMAT)
+        known = (_SNAPSHOT_FORMAT, _CARD_PAIRS_FORMAT, _PREVIOUS_FORMAT)
         if state.get("format") not in known or state.get("byteorder") != sys.byteorder:
             raise ValueError(f"{path} is not a {_SNAPSHOT_FORMAT} snapshot for this machine")
         if state["format"] == _PREVIOUS_FORMAT:
@@ -487,8 +532,20 @@ class MemoryOnlineStore:
             }
             for kind in EntityKind
         }
-        self._card_countries = dict(state["card_countries"])
-        self._card_merchants = dict(state["card_merchants"])
+        if state["format"] == _SNAPSHOT_FORMAT:
+            self._card_seen = {
+                card: bytearray(base64.b64decode(blob)) for card, blob in state["card_seen"].items()
+            }
+        else:
+            self._card_seen = {}
+            for pairs, merchants in (
+                (state["card_countries"], False),
+                (state["card_merchants"], True),
+            ):
+                for key, last in pairs.items():
+                    card, _, value = key.partition(_SEP)
+                    code = ~self._intern(value) if merchants else self._intern(value)
+                    self._card_seen.setdefault(card, bytearray()).extend(_SEEN.pack(code, last))
         self._account_devices = dict(state["account_devices"])
         self._frauds = {
             merchant: bytearray(base64.b64decode(blob))
@@ -513,8 +570,7 @@ class MemoryOnlineStore:
                 "byteorder": sys.byteorder,  # records are native int64s
                 "codes": list(self._codes),  # insertion order is code order
                 "series": {kind.value: blobs(series) for kind, series in self._series.items()},
-                "card_countries": self._card_countries,
-                "card_merchants": self._card_merchants,
+                "card_seen": blobs(self._card_seen),
                 "account_devices": self._account_devices,
                 "frauds": blobs(self._frauds),
                 "fraud_labels": self._fraud_labels,
