@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from riskops.features import WINDOWS, MemoryOnlineStore, WindowStats
+from riskops.features.definitions import event_time_us
 from tests.features.contract import OnlineStoreContract
 from tests.features.payments import T0, make_payment
 
@@ -149,10 +150,15 @@ def test_a_version_1_snapshot_keeps_its_windows_and_drops_its_replay_markers(
     original.record_sync(seen)
     original.snapshot(path)
     state = orjson.loads(path.read_bytes())
-    for key in ("frauds", "fraud_labels"):
+    for key in ("frauds", "fraud_labels", "card_seen"):
         del state[key]
-    # What version 1 wrote: replies in its shorter layout, no fraud labels.
-    state.update(format="riskops.features.memory/1", replies=[{seen.transaction_id: "AAAA"}, {}])
+    # What version 1 wrote: replies in its shorter layout, no fraud labels, card pairs as keys.
+    state.update(
+        format="riskops.features.memory/1",
+        replies=[{seen.transaction_id: "AAAA"}, {}],
+        card_countries={},
+        card_merchants={},
+    )
     path.write_bytes(orjson.dumps(state))
 
     restored = MemoryOnlineStore(snapshot_path=path)
@@ -160,3 +166,57 @@ def test_a_version_1_snapshot_keeps_its_windows_and_drops_its_replay_markers(
     probe = make_payment(at=T0 + timedelta(minutes=1), amount=50)
     assert restored.record_sync(probe).card.windows["5m"] == WindowStats(2, 150, 1, 1)
     assert restored.stats().replay_markers == 1  # the probe's own; the old one is gone
+
+
+@pytest.mark.parametrize(
+    ("amount", "stored_bytes"),
+    [(1000, 198), (2**33, 428)],  # the narrow layout, and the wide one when a sum outgrows it
+)
+def test_replay_markers_are_packed_narrow_or_wide_and_replay_exactly(
+    tmp_path: Path, amount: int, stored_bytes: int
+) -> None:
+    store = MemoryOnlineStore()
+    store.record_sync(make_payment(at=T0, amount=7, device=None))
+    payment = make_payment(at=T0 + timedelta(minutes=1), amount=amount, country="DE")
+    first = store.record_sync(payment)
+    store.record_sync(make_payment(at=T0 + timedelta(minutes=2), amount=5))
+    path = tmp_path / "features.json"
+    store.snapshot(path)
+    restored = MemoryOnlineStore(snapshot_path=path)
+
+    assert {len(reply) for reply in store._replies.values()} >= {stored_bytes}
+    for replaying in (store, restored):
+        again = replaying.record_sync(payment)
+        assert again.replayed
+        assert again == first
+        assert again.card.windows["5m"] == WindowStats(2, 7 + amount, 1, 2)
+
+
+def test_a_version_2_snapshot_keeps_each_cards_countries_and_merchants(tmp_path: Path) -> None:
+    path = tmp_path / "features.json"
+    original = MemoryOnlineStore()
+    original.record_sync(make_payment(at=T0, card="card-1", merchant="merch-1", country="FR"))
+    original.snapshot(path)
+    state = orjson.loads(path.read_bytes())
+    del state["card_seen"]
+    # What version 2 wrote: one "<card>\x1f<value>" key per pair, last seen in us.
+    last = event_time_us(T0)
+    state.update(
+        format="riskops.features.memory/2",
+        card_countries={"card-1\x1fFR": last, "card-2\x1fDE": last},
+        card_merchants={"card-1\x1fmerch-1": last, "card-2\x1fmerch-9": last},
+    )
+    path.write_bytes(orjson.dumps(state))
+
+    restored = MemoryOnlineStore(snapshot_path=path)
+
+    later = T0 + timedelta(minutes=1)
+    known = restored.record_sync(
+        make_payment(at=later, card="card-2", merchant="merch-9", country="DE")
+    )
+    assert (known.card_new_country, known.card_new_merchant) == (False, False)
+    other = restored.record_sync(
+        make_payment(at=later, card="card-1", merchant="merch-9", country="DE")
+    )
+    assert (other.card_new_country, other.card_new_merchant) == (True, True)
+    assert restored.stats().novelty_entries == 6 + 1  # the card pairs and one account device

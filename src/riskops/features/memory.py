@@ -10,8 +10,11 @@ is ONE `bytearray` (not a GC-tracked type, unlike `array.array` on 3.11, which i
 as native int64s, records sorted by event time. Window bounds are bisects over a strided
 memoryview, sums are differences of the cumulative column (O(log n) even for a busy
 merchant), distinct counts are sets over the window slice. Merchant ids and countries are
-interned to ints; novelty and replay memory are dicts of str -> int/bytes, which CPython
-keeps untracked too. So a full collection costs the same with 10 or 10 million events.
+interned to ints; a card's novelty is one bytearray of (code, last seen) pairs, an
+account's devices and the replay markers (replies packed narrow, see _narrow_layout) are
+dicts of str -> int/bytes, which CPython keeps untracked too. So a full collection costs
+the same with 10 or 10 million events. Per active card this is ~214 MB per 100,000 cards
+(benchmarks/feature_memory.py), over half of it replay markers and novelty.
 
 Memory is bounded by event time: expired events are compacted away, idle entities and
 stale novelty are swept, replay markers rotate out. The intern table is the exception: it
@@ -27,6 +30,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Final
 
@@ -46,7 +50,7 @@ from riskops.features.definitions import (
     event_time_us,
     merchant_history,
 )
-from riskops.features.flat import FLAT_KINDS, decode_aggregates
+from riskops.features.flat import FLAT_KINDS, FLAT_LENGTH, decode_aggregates
 from riskops.features.store import state_ttl
 
 _RECORD: Final = struct.Struct("=4q")
@@ -68,15 +72,49 @@ _NOVELTY_SWEEP_EVERY_US: Final = duration_us(timedelta(days=7))
 _SWEEP_STEP: Final = 32
 _NO_DEVICE: Final = (0, 0, 0, 0) * len(WINDOWS)
 # A reply in store.py's flat layout, packed: counts and distincts fit 32 bits, sums take 64,
-# flags 8. 324 bytes instead of 544 as int64s; markers live for a week or more.
+# flags 8. 428 bytes instead of 720 as int64s. The fallback for replies that _NARROW
+# cannot hold, and the layout of replay markers in snapshots written before it.
 _REPLY: Final = struct.Struct(
     "=" + "IqII" * (len(FLAT_KINDS) * len(WINDOWS)) + "4B" + "II" * len(DELAYED_WINDOWS)
 )
+
+
+def _narrow_layout() -> tuple[struct.Struct, tuple[int, ...]]:
+    """The usual reply in fewer bytes, and which flat positions it keeps.
+
+    Replay markers are most of the store's memory (one per payment, kept 8 days or more).
+    A card's, account's or device's month rarely passes 65,535 payments, 2**32 minor units
+    or 255 distinct merchants; a merchant's can, so its block stays wide. Distinct counts
+    of kinds outside DISTINCT_KINDS are always 0 and are not stored. struct refuses any
+    value out of range, and that reply is stored wide: exact either way.
+    """
+    fmt, kept = "=", list[int]()
+    for block, kind in enumerate(FLAT_KINDS):
+        for window in range(len(WINDOWS)):
+            at = (block * len(WINDOWS) + window) * 4
+            fmt += "Iq" if kind is EntityKind.MERCHANT else "HI"
+            kept += (at, at + 1)
+            if kind in DISTINCT_KINDS:
+                fmt += "BB"
+                kept += (at + 2, at + 3)
+    fmt += "4B" + "II" * len(DELAYED_WINDOWS)
+    kept += range(len(FLAT_KINDS) * len(WINDOWS) * 4, FLAT_LENGTH)
+    return struct.Struct(fmt), tuple(kept)
+
+
+_NARROW, _NARROW_KEPT = _narrow_layout()
+_narrow_values: Final = itemgetter(*_NARROW_KEPT)
+if _NARROW.size == _REPLY.size:  # stored replies are told apart by their length alone
+    raise RuntimeError("the narrow and wide reply layouts must differ in size")
 _NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
-_SNAPSHOT_FORMAT: Final = "riskops.features.memory/2"
-# Version 1 had the same series but shorter replies and no fraud labels: its windows and
-# novelty carry over, its replay markers (in the old reply layout) are dropped.
+_SNAPSHOT_FORMAT: Final = "riskops.features.memory/3"
+# Version 2 kept a card's novelty as one "<card><SEP><country or merchant>" key per pair;
+# it is regrouped per card. Version 1 also had shorter replies and no fraud labels: its
+# windows and novelty carry over, its replay markers (in the old reply layout) are dropped.
+_CARD_PAIRS_FORMAT: Final = "riskops.features.memory/2"
 _PREVIOUS_FORMAT: Final = "riskops.features.memory/1"
+# One pair of a card's novelty table: tagged code, last seen (event time, us).
+_SEEN: Final = struct.Struct("=2q")
 # Joins an entity id and a value into one str key: tuple keys would be GC-tracked.
 _SEP: Final = "\x1f"
 
@@ -84,6 +122,33 @@ _SEP: Final = "\x1f"
 def _prefix_sum(q: memoryview, index: int) -> int:
     """Cumulative amount of the records before `index` (q is the int64 view of a series)."""
     return q[0] if index == 0 else q[index * _FIELDS - 2]
+
+
+def _pack_reply(flat: list[int]) -> bytes:
+    try:
+        return _NARROW.pack(*_narrow_values(flat))
+    except struct.error:  # a value past a narrow field's range (or negative)
+        return _REPLY.pack(*flat)
+
+
+def _unpack_reply(blob: bytes) -> list[int]:
+    if len(blob) == _REPLY.size:
+        return list(_REPLY.unpack(blob))
+    flat = [0] * FLAT_LENGTH
+    for at, value in zip(_NARROW_KEPT, _NARROW.unpack(blob), strict=True):
+        flat[at] = value
+    return flat
+
+
+def _touch(pairs: memoryview, codes: list[int], code: int, t: int) -> int | None:
+    """When `code` was last seen in a card's novelty pairs (None: never); moved up to t."""
+    if code not in codes:
+        return None
+    at = codes.index(code) * 2 + 1
+    last: int = pairs[at]
+    if t > last:
+        pairs[at] = t
+    return last
 
 
 def _newest_us(series: bytearray) -> int:
@@ -121,8 +186,10 @@ class MemoryOnlineStore:
     def _empty(self) -> None:
         self._series: dict[EntityKind, dict[str, bytearray]] = {kind: {} for kind in EntityKind}
         self._codes: dict[str, int] = {}
-        self._card_countries: dict[str, int] = {}
-        self._card_merchants: dict[str, int] = {}
+        # Per card, the countries and merchants it paid at, as _SEEN pairs: a country by
+        # its code, a merchant by ~code (negative), so the two never meet. One bytearray per
+        # card instead of a str key and a dict slot per pair: ~100 bytes less for each.
+        self._card_seen: dict[str, bytearray] = {}
         self._account_devices: dict[str, int] = {}
         # Fraud labels: per merchant a sorted int64 series of the labelled payments' event
         # times; per transaction "<ts><SEP><merchant>", so a label is counted once and a
@@ -173,21 +240,16 @@ class MemoryOnlineStore:
         txn = payment.transaction_id
         cached = self._replies.get(txn) or self._older_replies.get(txn)
         if cached is not None:
-            return list(_REPLY.unpack(cached)), True
+            return _unpack_reply(cached), True
         t = event_time_us(payment.occurred_at)
         self._advance(t)
         card, account, device = payment.card_token, payment.account_id, payment.device_id
-        new_country = self._first_seen(
-            self._card_countries, f"{card}{_SEP}{payment.merchant_country}", t
-        )
-        new_merchant = self._first_seen(
-            self._card_merchants, f"{card}{_SEP}{payment.merchant_id}", t
-        )
+        merchant = self._intern(payment.merchant_id)
+        country = self._intern(payment.merchant_country)
+        new_country, new_merchant = self._card_first_seen(card, country, ~merchant, t)
         new_device = device is not None and self._first_seen(
             self._account_devices, f"{account}{_SEP}{device}", t
         )
-        merchant = self._intern(payment.merchant_id)
-        country = self._intern(payment.merchant_country)
         amount = payment.amount_minor
         flat: list[int] = []
         self._observe(EntityKind.CARD, card, t, amount, merchant, country, flat)
@@ -199,7 +261,7 @@ class MemoryOnlineStore:
         self._observe(EntityKind.MERCHANT, payment.merchant_id, t, amount, merchant, country, flat)
         flat += (int(device is not None), int(new_country), int(new_merchant), int(new_device))
         self._delayed(payment.merchant_id, t, flat)
-        self._replies[txn] = _REPLY.pack(*flat)
+        self._replies[txn] = _pack_reply(flat)
         return flat, False
 
     def record_label_sync(
@@ -264,8 +326,7 @@ class MemoryOnlineStore:
         return MemoryStoreStats(
             entities=len(series),
             events=sum((len(s) - _HEADER.size) // _RECORD.size for s in series),
-            novelty_entries=len(self._card_countries)
-            + len(self._card_merchants)
+            novelty_entries=sum(len(seen) // _SEEN.size for seen in self._card_seen.values())
             + len(self._account_devices),
             replay_markers=len(self._replies) + len(self._older_replies),
         )
@@ -275,6 +336,27 @@ class MemoryOnlineStore:
         if code is None:
             code = self._codes[value] = len(self._codes)
         return code
+
+    def _card_first_seen(self, card: str, country: int, merchant: int, t: int) -> tuple[bool, bool]:
+        """`_first_seen` for a card's country and merchant (tagged codes), in its own table."""
+        seen = self._card_seen.get(card)
+        if seen is None:
+            self._card_seen[card] = bytearray(_SEEN.pack(country, t) + _SEEN.pack(merchant, t))
+            return True, True
+        with memoryview(seen) as raw, raw.cast("q") as pairs:
+            codes = pairs[0::2].tolist()
+            last_country = _touch(pairs, codes, country, t)
+            last_merchant = _touch(pairs, codes, merchant, t)
+        # Appended once the view is released (a bytearray with a view cannot grow).
+        if last_country is None:
+            seen += _SEEN.pack(country, t)
+        if last_merchant is None:
+            seen += _SEEN.pack(merchant, t)
+        horizon = t - self._retention_us
+        return (
+            last_country is None or last_country <= horizon,
+            last_merchant is None or last_merchant <= horizon,
+        )
 
     def _first_seen(self, seen: dict[str, int], key: str, t: int) -> bool:
         """Whether key was unseen (or last seen a retention ago) at t; then remember it."""
@@ -412,13 +494,26 @@ class MemoryOnlineStore:
         if not novelty:
             return
         horizon = t - self._retention_us
-        for seen in (self._card_countries, self._card_merchants, self._account_devices):
-            for done, key in enumerate(list(seen), 1):
-                last = seen.get(key)
-                if last is not None and last <= horizon:
-                    del seen[key]
-                if done % _SWEEP_STEP == 0:
-                    yield done
+        for done, card in enumerate(list(self._card_seen), 1):
+            pairs = self._card_seen.get(card)
+            if pairs is not None:
+                kept = b"".join(
+                    _SEEN.pack(code, last)
+                    for code, last in _SEEN.iter_unpack(pairs)
+                    if last > horizon
+                )
+                if kept:
+                    self._card_seen[card] = bytearray(kept)
+                else:
+                    del self._card_seen[card]
+            if done % _SWEEP_STEP == 0:
+                yield done
+        for done, key in enumerate(list(self._account_devices), 1):
+            last = self._account_devices.get(key)
+            if last is not None and last <= horizon:
+                del self._account_devices[key]
+            if done % _SWEEP_STEP == 0:
+                yield done
 
     def snapshot(self, path: Path) -> None:
         """Write the whole state to path (atomically). Blocks; call when nothing records."""
@@ -427,7 +522,7 @@ class MemoryOnlineStore:
     def restore(self, path: Path) -> None:
         """Replace the state with a snapshot written by `snapshot` on this kind of machine."""
         state = orjson.loads(path.read_bytes())
-        known = (_SNAPSHOT_FORMAT, _PREVIOUS_FORMAT)
+        known = (_SNAPSHOT_FORMAT, _CARD_PAIRS_FORMAT, _PREVIOUS_FORMAT)
         if state.get("format") not in known or state.get("byteorder") != sys.byteorder:
             raise ValueError(f"{path} is not a {_SNAPSHOT_FORMAT} snapshot for this machine")
         if state["format"] == _PREVIOUS_FORMAT:
@@ -440,8 +535,20 @@ class MemoryOnlineStore:
             }
             for kind in EntityKind
         }
-        self._card_countries = dict(state["card_countries"])
-        self._card_merchants = dict(state["card_merchants"])
+        if state["format"] == _SNAPSHOT_FORMAT:
+            self._card_seen = {
+                card: bytearray(base64.b64decode(blob)) for card, blob in state["card_seen"].items()
+            }
+        else:
+            self._card_seen = {}
+            for pairs, merchants in (
+                (state["card_countries"], False),
+                (state["card_merchants"], True),
+            ):
+                for key, last in pairs.items():
+                    card, _, value = key.partition(_SEP)
+                    code = ~self._intern(value) if merchants else self._intern(value)
+                    self._card_seen.setdefault(card, bytearray()).extend(_SEEN.pack(code, last))
         self._account_devices = dict(state["account_devices"])
         self._frauds = {
             merchant: bytearray(base64.b64decode(blob))
@@ -466,8 +573,7 @@ class MemoryOnlineStore:
                 "byteorder": sys.byteorder,  # records are native int64s
                 "codes": list(self._codes),  # insertion order is code order
                 "series": {kind.value: blobs(series) for kind, series in self._series.items()},
-                "card_countries": self._card_countries,
-                "card_merchants": self._card_merchants,
+                "card_seen": blobs(self._card_seen),
                 "account_devices": self._account_devices,
                 "frauds": blobs(self._frauds),
                 "fraud_labels": self._fraud_labels,
