@@ -4,6 +4,7 @@ a rerun from an older checkpoint stores nothing twice."""
 
 import asyncio
 import csv
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,8 @@ def interrupted_run(data_dir: Path, source: Path) -> tuple[int, list[rb.BadRow]]
 
     with pytest.raises(Interrupted) as stopped:
         asyncio.run(run())
+    # The thread that prepares batches ahead stopped with the run.
+    assert not [t for t in threading.enumerate() if t.name == "backfill-prepare"]
     point = rb.Checkpoint.load(checkpoint)
     assert point is not None and point.line == stopped.value.args[0]
     return point.line, reported
