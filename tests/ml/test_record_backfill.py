@@ -4,6 +4,7 @@ a rerun from an older checkpoint stores nothing twice."""
 
 import asyncio
 import csv
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,8 @@ def interrupted_run(data_dir: Path, source: Path) -> tuple[int, list[rb.BadRow]]
 
     with pytest.raises(Interrupted) as stopped:
         asyncio.run(run())
+    # The thread that prepares batches ahead stopped with the run.
+    assert not [t for t in threading.enumerate() if t.name == "backfill-prepare"]
     point = rb.Checkpoint.load(checkpoint)
     assert point is not None and point.line == stopped.value.args[0]
     return point.line, reported
@@ -175,3 +178,46 @@ def test_clear_refusals_from_train_and_backfill(data_dir: Path) -> None:
     assert not_binary[0] == 1 and "target 'age' is not binary" in not_binary[1]
     assert too_few[0] == 1 and "120 rows with a target value" in too_few[1]
     assert no_model[0] == 1 and "model 'nothing' does not exist" in no_model[1]
+
+
+async def test_backfill_stores_the_same_records_on_either_engine(
+    data_dir: Path, database_url: str
+) -> None:
+    """SQLite's executemany and PostgreSQL's insert hold the same ids, features and times."""
+    from riskops.db.migrate import upgrade
+
+    table = str(write_table(data_dir, rows=600))
+    train = ["train", "--data", table, "--target", "is_fraud", "--time", "seen_at"]
+    # The command runs its own event loop: on a thread of its own, beside this test's.
+    code, output = await asyncio.to_thread(riskops, *train, "--name", "claims")
+    assert code == 0, output
+    source = history(data_dir)
+    frame = make_table(ROWS, seed=9)
+    settings = make_settings(data_dir)
+    server = ModelServer(canary_share=0, explain_above=1)
+    served = await resolve("claims", server, open_registry(settings), "x")
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        checkpoint, _ = rb.state_files(data_dir, source, "claims")
+        result = await rb.backfill_records(
+            engine, served, schema_of(served), source, checkpoint, threshold=0.5,
+            batch_rows=300, explain=True,
+        )  # fmt: skip
+        table = table_of(PredictionRecord)
+        async with engine.connect() as connection:
+            stored = (await connection.execute(select(table))).mappings().all()
+    finally:
+        await engine.dispose()
+    assert result.stored == len(stored) == ROWS - len(BAD) - 1
+    by_id = {r["id"]: r for r in stored}
+    line = 3  # the table's second row
+    expected = frame.iloc[line - 2]
+    record = by_id[rb.record_id("claims", str(source.resolve()), line)]
+    assert record["features"]["amount"] == pytest.approx(expected["amount"])
+    assert record["features"]["country"] == expected["country"]
+    assert record["created_at"].isoformat() == expected["seen_at"]
+    assert record["label"] == ("fraud" if record["score"] >= 0.5 else "legit")
+    explained = [r for r in stored if r["score"] >= 0.5]
+    assert all(r["explanations"] for r in explained)
+    assert all(r["explanations"] == [] for r in stored if r["score"] < 0.5)

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from riskops.app import create_app
+from riskops.audit import service as audit
+from riskops.audit.service import AuditFilter
 from riskops.auth.roles import Role
 from riskops.core.errors import Conflict
 from riskops.db.base import table_of
@@ -168,3 +170,47 @@ async def test_a_second_version_is_gated_against_the_champion(table_api: TableAp
     await asyncio.sleep(ALIAS_TTL_SECONDS)  # the API's alias answers are kept this long
     promoted = await predict(table_api, "claims", TYPICAL)
     assert promoted.json()["model_version"] == "2"
+
+
+async def test_a_table_model_is_promoted_aliased_and_rolled_back_by_an_administrator(
+    table_api: TableApi,
+) -> None:
+    await train(table_api)
+    assert (await train(table_api)).startswith("challenger:2:")
+    client, admin = table_api.client, table_api.as_role(Role.ADMIN)
+    analyst = table_api.as_role(Role.ANALYST)
+    refused = await client.post("/v1/models/claims/promote", json={"version": "2"}, headers=analyst)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["details"]["request_id"] == refused.headers["X-Request-ID"]
+    unknown = await client.post("/v1/models/nothing/promote", json={"version": "1"}, headers=admin)
+    assert unknown.status_code == 404 and "no registered version" in unknown.json()["message"]
+
+    # The gates run on the challenger's stored holdout, as `riskops models promote --name`.
+    promoted = await client.post("/v1/models/claims/promote", json={"version": "2"}, headers=admin)
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["champion"] == "2" and promoted.json()["forced"] is False
+    assert table_api.registry.alias_version("claims", Alias.CHAMPION) == "2"
+    again = await client.post("/v1/models/claims/promote", json={"version": "2"}, headers=admin)
+    assert again.status_code == 409
+
+    path = "/v1/models/claims/aliases/shadow"
+    shadow = await client.put(path, json={"version": "1"}, headers=admin)
+    assert shadow.status_code == 200 and shadow.json()["previous"] is None
+    assert table_api.registry.alias_version("claims", Alias.SHADOW) == "1"
+    cleared = await client.delete(path, headers=admin)
+    assert cleared.status_code == 200 and cleared.json()["previous"] == "1"
+    back = await client.post("/v1/models/claims/rollback", headers=admin)
+    assert back.status_code == 200, back.text
+    assert back.json() == {"model_name": "claims", "previous_champion": "2", "champion": "1"}
+    assert table_api.registry.alias_version("claims", Alias.CHAMPION) == "1"
+    # The fraud model's aliases did not move.
+    assert table_api.registry.alias_version("fraud", Alias.CHAMPION) == "1"
+
+    async with table_api.runtime.engine.connect() as connection:
+        logged, _ = await audit.list_entries(connection, AuditFilter(), 50, None, 50)
+    changes = [(e["action"], e["target"]) for e in reversed(logged) if "model" in e["action"]]
+    # Training set the champion (v1) and the challenger (v2); then the four changes above.
+    assert changes[2:] == [
+        ("model.promoted", "model:claims"), ("model.alias_set", "model:claims"),
+        ("model.alias_cleared", "model:claims"), ("model.rolled_back", "model:claims"),
+    ]  # fmt: skip

@@ -6,29 +6,34 @@ as `POST /v1/predict` would have, without an HTTP request per row.
   only; a checkpoint file (the last committed line, written after each commit) lets the next
   run start after it.
 - Idempotent: a record's id derives from the model, the file and the line, and inserts skip
-  an id already stored, so a run resumed from an older checkpoint stores nothing twice.
+  an id already stored, so a run resumed from an older checkpoint (a crash between a commit
+  and its checkpoint) stores nothing twice.
 - Bad rows (a wrong type, an unknown category, a missing value, a broken CSV line) are skipped
   and reported with their line number and reason, on the console and in a rejects file.
-- Fast: the CSV is read by the csv module (true line numbers, even with quoted newlines),
-  checked and encoded a column at a time, scored by the booster a batch at a time.
+- Fast (>= 20,000 rows/s is the target, benchmarks/backfill_records.py): pyarrow reads the
+  CSV (csv_batches), Arrow kernels check and encode a column at a time (record_batch), the
+  booster scores a batch at a time, and the insert's parameters are built from columns. A
+  producer thread prepares batch N+1 while the event loop stores batch N; the checkpoint,
+  the bad-row report and the progress follow each commit, in file order, on the loop.
 """
 
-import csv
+import asyncio
+import contextlib
 import hashlib
 import json
-import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import orjson
-import pandas as pd
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -36,20 +41,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from riskops.core.errors import BadRequest
 from riskops.core.ids import encode_ulid
 from riskops.db import transaction
-from riskops.ml.feature_schema import FeatureField, FeatureSchema, FieldType
+from riskops.ml.csv_batches import BadRow, RowBatch, read_batches, read_header
+from riskops.ml.feature_schema import FeatureSchema
+from riskops.ml.record_batch import CheckedBatch, check_batch
 from riskops.ml.repository import records as records_table
 from riskops.ml.serving import ServedModel
+
+__all__ = ["BackfillResult", "BadRow", "Checkpoint", "backfill_records", "state_files"]
 
 BATCH_ROWS: Final = 5_000
 SHOWN_BAD_ROWS: Final = 20  # on the console; the rejects file has every one
 TOP_EXPLANATIONS: Final = 5
-_TRUE: Final = frozenset({"true", "1", "1.0", "yes"})
-_FALSE: Final = frozenset({"false", "0", "0.0", "no"})
-# What pandas reads as missing by default: the training table was read so, the history must be.
-_EMPTY: Final = frozenset(
-    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-)  # fmt: skip
+PREPARED_AHEAD: Final = 2  # batches the producer may hold beyond the one being stored
+STOP_SECONDS: Final = 10.0  # the producer finishes its batch and stops within this
+# The embedded database's page cache for the run (64 MiB): the five indexes of the records
+# table outgrow SQLite's 2 MiB default within a few hundred thousand rows.
+_SQLITE_CACHE_KIB: Final = 65_536
+_CROCKFORD: Final = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", np.uint8)
+_FIVE_BITS: Final = np.array([16, 8, 4, 2, 1], np.uint8)
 
 
 @dataclass
@@ -74,12 +83,6 @@ class Checkpoint:
         if not path.exists():
             return None
         return cls(**json.loads(path.read_text()))
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
 
 
 @dataclass
@@ -112,115 +115,27 @@ def record_id(model_name: str, source_key: str, line: int) -> str:
     return encode_ulid(int.from_bytes(hashlib.blake2b(key, digest_size=16).digest()))
 
 
-def read_batches(
-    source: Path, after_line: int, rows: int
-) -> Iterator[tuple[list[str], list[tuple[int, list[str]]], list[BadRow]]]:
-    """(header, [(line, values)], broken lines) per batch, starting after `after_line`."""
-    with source.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise BadRequest(f"{source} is empty", {"path": str(source)})
-        width = len(header)
-        batch: list[tuple[int, list[str]]] = []
-        broken: list[BadRow] = []
-        for values in reader:
-            line = reader.line_num  # the last physical line of this row
-            if line <= after_line:
-                continue
-            if len(values) != width:
-                if values:  # a blank line is no row
-                    broken.append(BadRow(line, f"{len(values)} fields, the header has {width}"))
-                continue
-            batch.append((line, values))
-            if len(batch) >= rows:
-                yield header, batch, broken
-                batch, broken = [], []
-        if batch or broken:
-            yield header, batch, broken
+def record_ids(model_name: str, source_key: str, lines: Sequence[int]) -> npt.NDArray[np.bytes_]:
+    """`record_id` of many lines at once (26-byte ASCII), encoded by numpy, not per row."""
+    prefix = f"{model_name}\0{source_key}\0".encode()
+    digests = b"".join(
+        hashlib.blake2b(prefix + str(line).encode(), digest_size=16).digest() for line in lines
+    )
+    bits = np.unpackbits(np.frombuffer(digests, np.uint8).reshape(-1, 16), axis=1)
+    # 26 Crockford characters of 5 bits hold 130 bits: the text of a 128-bit value starts
+    # with two zero bits, as encode_ulid's first lookup does.
+    padded = np.concatenate([np.zeros((len(bits), 2), np.uint8), bits], axis=1)
+    digits = (padded.reshape(-1, 26, 5) * _FIVE_BITS).sum(axis=2)
+    return np.ascontiguousarray(_CROCKFORD[digits]).view("S26").reshape(-1)
 
 
 @dataclass
-class CheckedBatch:
-    lines: list[int]  # of the good rows
-    matrix: npt.NDArray[np.float64]  # encoded for the booster
-    values: list[list[Any]]  # per feature: the typed values (None: missing)
-    times: list[datetime] | None
+class _Prepared:
+    """A batch ready to store: its rows' insert parameters, its bad rows, where it ends."""
+
+    last_line: int
     bad: list[BadRow]
-
-
-def check_batch(
-    schema: FeatureSchema, header: Sequence[str], rows: list[tuple[int, list[str]]]
-) -> CheckedBatch:
-    """Check every value of a batch against the schema, a column at a time."""
-    frame = pd.DataFrame([values for _, values in rows], columns=list(header), dtype=object)
-    lines = np.fromiter((line for line, _ in rows), np.int64, len(rows))
-    reasons: dict[int, str] = {}
-    encoded, typed = [], []
-    for f in schema.fields:
-        codes, values, problem = _column(f, frame[f.name])  # object dtype: no arrow copy
-        for position in np.flatnonzero(problem):
-            reasons.setdefault(int(position), f"{f.name}={frame[f.name].iat[position]!r}: "
-                               f"expected {f.expected()}")  # fmt: skip
-        encoded.append(codes)
-        typed.append(values)
-    times = None
-    if schema.time_column and schema.time_column in frame.columns:
-        parsed = pd.to_datetime(
-            frame[schema.time_column], utc=True, errors="coerce", format="mixed"
-        )
-        for position in np.flatnonzero(parsed.isna().to_numpy()):
-            reasons.setdefault(
-                int(position), f"{schema.time_column}={frame[schema.time_column].iat[position]!r}: "
-                "expected a date and time"
-            )  # fmt: skip
-        times = parsed
-    good = np.ones(len(rows), dtype=bool)
-    good[list(reasons)] = False
-    matrix = np.column_stack(encoded)[good] if encoded else np.empty((int(good.sum()), 0))
-    kept = [list(np.asarray(v, dtype=object)[good]) for v in typed]
-    return CheckedBatch(
-        lines=lines[good].tolist(),
-        matrix=matrix,
-        values=kept,
-        times=[t.to_pydatetime() for t in times[good]] if times is not None else None,
-        bad=[BadRow(int(lines[p]), reason) for p, reason in sorted(reasons.items())],
-    )
-
-
-def _column(
-    f: FeatureField, text: "pd.Series[str]"
-) -> tuple[npt.NDArray[np.float64], list[Any], npt.NDArray[np.bool_]]:
-    """(codes for the booster, typed values for the record, which rows are wrong)."""
-    stripped = text.str.strip()
-    empty = stripped.isin(_EMPTY).to_numpy()
-    wrong = empty.copy() if not f.nullable else np.zeros(len(text), dtype=bool)
-    if f.type is FieldType.CATEGORY:
-        codes = pd.Index(list(f.categories)).get_indexer(stripped)
-        unknown = (codes < 0) & ~empty
-        values = np.where(codes >= 0, codes, np.nan).astype(np.float64)
-        typed: list[Any] = [None if e else s for e, s in zip(empty, stripped, strict=True)]
-        return values, typed, wrong | unknown
-    if f.type is FieldType.BOOLEAN:
-        lowered = stripped.str.lower()
-        truth, falsity = lowered.isin(_TRUE).to_numpy(), lowered.isin(_FALSE).to_numpy()
-        values = np.where(truth, 1.0, np.where(falsity, 0.0, np.nan))
-        typed = [None if e else bool(t) for e, t in zip(empty, truth, strict=True)]
-        return values, typed, wrong | (~truth & ~falsity & ~empty)
-    numbers = pd.to_numeric(stripped.where(~empty, None), errors="coerce").to_numpy(np.float64)
-    unreadable = ~np.isfinite(numbers) & ~empty
-    if f.type is FieldType.INTEGER:
-        unreadable |= np.isfinite(numbers) & (numbers != np.round(numbers))
-    if f.bounded:
-        low = -np.inf if f.minimum is None else f.minimum
-        high = np.inf if f.maximum is None else f.maximum
-        unreadable |= np.isfinite(numbers) & ((numbers < low) | (numbers > high))
-    numbers = np.where(empty, np.nan, numbers)
-    if f.type is FieldType.INTEGER:
-        typed = [None if math.isnan(n) else int(n) for n in numbers.tolist()]
-    else:
-        typed = [None if math.isnan(n) else n for n in numbers.tolist()]
-    return numbers, typed, wrong | unreadable
+    rows: list[Any]  # SQLite: tuples in _SQLITE_INSERT's order; else dicts of the columns
 
 
 ProgressHook = Callable[[int], None]  # hears the lines done after each committed batch
@@ -244,44 +159,178 @@ async def backfill_records(
     clock, cpu = time.perf_counter(), time.process_time()
     point = _start(checkpoint_file, source, model)
     result = BackfillResult(resumed_after=point.line if point.line > 1 else None)
-    started = datetime.now(UTC)
+    header = read_header(source)
+    _check_header(header, schema, model.name)
+    sqlite = engine.dialect.name == "sqlite"
+    preparer = _Preparer(
+        model, schema, point.source, threshold, created_by, datetime.now(UTC), explain, sqlite
+    )
+    batches = (preparer(b) for b in read_batches(source, header, point.line, batch_rows))
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     statement = insert(records_table).on_conflict_do_nothing(index_elements=["id"])
-    names = schema.names
-    header_checked = False
-    for header, rows, broken in read_batches(source, point.line, batch_rows):
-        if not header_checked:
-            _check_header(header, schema, model.name)
-            header_checked = True
-        checked = check_batch(schema, header, rows) if rows else None
-        bad = sorted([*broken, *(checked.bad if checked else [])], key=lambda b: b.line)
-        stored_rows: list[dict[str, Any]] = []
-        if checked is not None and checked.lines:
-            stored_rows = _records(
-                model, schema, names, checked, point.source, threshold, created_by, started, explain
-            )
-            async with transaction(engine) as connection:
-                if engine.dialect.name == "sqlite":
-                    new = await _insert_sqlite(connection, stored_rows)
-                else:
-                    outcome = await connection.execute(statement, stored_rows)
-                    new = outcome.rowcount if outcome.rowcount >= 0 else len(stored_rows)
-            result.stored += new
-            result.already += len(stored_rows) - new
-        last = max([*(line for line, _ in rows), *(b.line for b in broken)])
-        if bad and on_bad is not None:
-            on_bad(bad)
-        result.bad.extend(bad)
-        point.line = last
-        point.stored += len(stored_rows)
-        point.bad += len(bad)
-        point.save(checkpoint_file)  # after the commit: a crash before it redoes one batch
-        result.last_line = last
-        result.seconds = time.perf_counter() - clock
-        result.cpu_seconds = time.process_time() - cpu
-        if on_batch is not None:
-            on_batch(last)
+    producer = _Producer(asyncio.get_running_loop(), batches)
+    try:
+        while (prepared := await producer.next()) is not None:
+            if prepared.rows:
+                async with transaction(engine) as connection:
+                    if sqlite:
+                        new = await _insert_sqlite(connection, prepared.rows)
+                    else:
+                        outcome = await connection.execute(statement, prepared.rows)
+                        new = outcome.rowcount if outcome.rowcount >= 0 else len(prepared.rows)
+                result.stored += new
+                result.already += len(prepared.rows) - new
+            if prepared.bad and on_bad is not None:
+                on_bad(prepared.bad)
+            result.bad.extend(prepared.bad)
+            point.line = prepared.last_line
+            point.stored += len(prepared.rows)
+            point.bad += len(prepared.bad)
+            point.save(checkpoint_file)  # after the commit: a crash before it redoes one batch
+            result.last_line = prepared.last_line
+            result.seconds = time.perf_counter() - clock
+            result.cpu_seconds = time.process_time() - cpu
+            if on_batch is not None:
+                on_batch(prepared.last_line)
+    finally:
+        producer.stop()
     return result
+
+
+class _Producer:
+    """Runs the batch iterator on its own thread, at most PREPARED_AHEAD batches ahead of the
+    event loop's consumer: reading, checking and scoring (numpy, Arrow and LightGBM release
+    the GIL) overlap the database's insert of the batch before."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, batches: Iterator[_Prepared]) -> None:
+        self._loop = loop
+        self._batches = batches
+        self._queue: asyncio.Queue[_Prepared | BaseException | None] = asyncio.Queue()
+        self._slots = threading.Semaphore(PREPARED_AHEAD)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="backfill-prepare", daemon=True)
+        self._thread.start()
+
+    async def next(self) -> _Prepared | None:
+        """The next batch in file order; None at the end; the producer's error, raised."""
+        item = await self._queue.get()
+        self._slots.release()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        """Ask the producer to stop after its current batch, and wait for it (bounded)."""
+        self._stopping.set()
+        self._slots.release()
+        self._thread.join(STOP_SECONDS)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                while not self._slots.acquire(timeout=0.1):
+                    if self._stopping.is_set():
+                        return
+                if self._stopping.is_set():
+                    return
+                item = next(self._batches, None)
+                self._hand(item)
+                if item is None:
+                    return
+        except BaseException as error:
+            self._hand(error)
+        finally:
+            close = getattr(self._batches, "close", None)
+            if close is not None:  # the file is closed by the thread that reads it
+                close()
+
+    def _hand(self, item: _Prepared | BaseException | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+
+@dataclass
+class _Preparer:
+    """A read batch to insert parameters: checked, scored, keyed (on the producer thread)."""
+
+    model: ServedModel
+    schema: FeatureSchema
+    source_key: str
+    threshold: float
+    created_by: str
+    started: datetime
+    explain: bool
+    sqlite: bool
+
+    def __call__(self, batch: RowBatch) -> _Prepared:
+        checked = check_batch(self.schema, batch) if len(batch) else None
+        bad = sorted([*batch.broken, *(checked.bad if checked else [])], key=lambda b: b.line)
+        rows = self._rows(checked) if checked is not None and len(checked.lines) else []
+        return _Prepared(batch.last_line, bad, rows)
+
+    def _rows(self, checked: CheckedBatch) -> list[Any]:
+        booster = self.model.model.booster
+        scores = np.round(booster.predict(checked.matrix, num_threads=1), 6)
+        ids = record_ids(self.model.name, self.source_key, checked.lines.tolist())
+        ids_text = ids.astype("U26").tolist()
+        features: list[str] = checked.features.to_pylist()
+        labels = np.where(scores >= self.threshold, "fraud", "legit").tolist()
+        explanations = self._explanations(checked, scores, features)
+        started = self.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        count = len(checked.lines)
+        times = checked.times.to_pylist() if checked.times is not None else [started] * count
+        m = self.model
+        if self.sqlite:
+            rows = list(
+                zip(
+                    ids_text, repeat(m.name), repeat(m.version), features, scores.tolist(),
+                    labels, explanations, repeat(self.created_by), times,
+                )
+            )  # fmt: skip
+            rows.sort()  # by id, unique: each index page is visited once, in order
+            return rows
+        return [
+            {
+                "id": i, "model_name": m.name, "model_version": m.version,
+                "features": orjson.loads(f), "score": s, "label": label,
+                "explanations": orjson.loads(e), "created_by": self.created_by,
+                "created_at": datetime.fromisoformat(t).replace(tzinfo=UTC),
+            }
+            for i, f, s, label, e, t in zip(
+                ids_text, features, scores.tolist(), labels, explanations, times, strict=True
+            )
+        ]  # fmt: skip
+
+    def _explanations(
+        self, checked: CheckedBatch, scores: npt.NDArray[np.float64], features: list[str]
+    ) -> list[str]:
+        """JSON per row: the top contributions of the rows at or above the threshold, when
+        asked (they cost ~20x a score per row, and a person looks only at those), else []."""
+        explained = (
+            np.flatnonzero(scores >= self.threshold) if self.explain else np.empty(0, np.int64)
+        )
+        written = ["[]"] * len(features)
+        if not len(explained):
+            return written
+        booster = self.model.model.booster
+        contributions = booster.predict(checked.matrix[explained], pred_contrib=True, num_threads=1)
+        names = self.schema.names
+        for position, contribution in zip(explained.tolist(), contributions, strict=True):
+            values = orjson.loads(features[position])
+            top = np.argsort(-np.abs(contribution[:-1]))[:TOP_EXPLANATIONS]
+            written[position] = orjson.dumps(
+                [
+                    {
+                        "feature": names[i],
+                        "value": values[names[i]],
+                        "contribution": round(float(contribution[i]), 6),
+                        "description": self.schema.fields[i].description or names[i],
+                    }
+                    for i in top
+                    if contribution[i] != 0.0
+                ]
+            ).decode()
+        return written
 
 
 # The columns of PredictionRecord (riskops.ml.models), in this order; a test holds them equal.
@@ -291,21 +340,14 @@ _SQLITE_INSERT: Final = (
 )
 
 
-async def _insert_sqlite(connection: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+async def _insert_sqlite(connection: AsyncConnection, rows: list[Any]) -> int:
     """One executemany on the driver: on the embedded default SQLAlchemy's per-row binding
     (JSON and datetime processors) cost more than SQLite's own insert, measured. Values are
-    written as SQLAlchemy writes them there: JSON text, naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    values = [
-        (
-            r["id"], r["model_name"], r["model_version"], orjson.dumps(r["features"]).decode(),
-            r["score"], r["label"], orjson.dumps(r["explanations"]).decode(), r["created_by"],
-            r["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-        )
-        for r in rows
-    ]  # fmt: skip
+    as SQLAlchemy writes them there: JSON text, naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    await connection.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
     before = await connection.exec_driver_sql("SELECT total_changes()")
     start = int(before.scalar_one())
-    await connection.exec_driver_sql(_SQLITE_INSERT, values)
+    await connection.exec_driver_sql(_SQLITE_INSERT, rows)
     after = await connection.exec_driver_sql("SELECT total_changes()")
     return int(after.scalar_one()) - start
 
@@ -323,55 +365,3 @@ def _check_header(header: Sequence[str], schema: FeatureSchema, model_name: str)
             f"the CSV lacks columns of model {model_name}: {', '.join(absent)}",
             {"missing_columns": absent},
         )
-
-
-def _records(
-    model: ServedModel,
-    schema: FeatureSchema,
-    names: list[str],
-    checked: CheckedBatch,
-    source_key: str,
-    threshold: float,
-    created_by: str,
-    started: datetime,
-    explain: bool,
-) -> list[dict[str, Any]]:
-    scores = np.round(model.model.booster.predict(checked.matrix, num_threads=1), 6)
-    # Contributions cost ~20x a score per row: only on request, and only for the rows a
-    # person would look at (at or above the review threshold, as on the decision path).
-    explained = np.flatnonzero(scores >= threshold) if explain else np.empty(0, np.int64)
-    contributions = (
-        model.model.booster.predict(checked.matrix[explained], pred_contrib=True, num_threads=1)
-        if len(explained)
-        else np.empty((0, len(names) + 1))
-    )
-    features = [dict(zip(names, row, strict=True)) for row in zip(*checked.values, strict=True)]
-    explanations: list[list[dict[str, Any]]] = [[] for _ in checked.lines]
-    for position, contribution in zip(explained.tolist(), contributions, strict=True):
-        top = np.argsort(-np.abs(contribution[:-1]))[:TOP_EXPLANATIONS]
-        explanations[position] = [
-            {
-                "feature": names[i],
-                "value": features[position][names[i]],
-                "contribution": round(float(contribution[i]), 6),
-                "description": schema.fields[i].description or names[i],
-            }
-            for i in top
-            if contribution[i] != 0.0
-        ]
-    times = checked.times or [started] * len(checked.lines)
-    score_list = scores.tolist()
-    return [
-        {
-            "id": record_id(model.name, source_key, line),
-            "model_name": model.name,
-            "model_version": model.version,
-            "features": features[i],
-            "score": score,
-            "label": "fraud" if score >= threshold else "legit",
-            "explanations": explanations[i],
-            "created_by": created_by,
-            "created_at": times[i],
-        }
-        for i, (line, score) in enumerate(zip(checked.lines, score_list, strict=True))
-    ]

@@ -171,29 +171,46 @@ async def versions(name: str, runtime: RuntimeDep, _: Reader) -> list[dict[str, 
     ]
 
 
-# Administration of the served model's aliases: every change is in the admin audit log.
+# Administration of a model's aliases (the served fraud model, or one trained on a table):
+# every change is in the admin audit log.
 MOVABLE = Literal["challenger", "shadow"]
 
 
-def _served(name: str, served: str) -> None:
-    if name != served:
-        raise NotFound(f"model {name!r} is not the model served here", {"model": name})
+async def _administered(name: str, runtime: Runtime) -> None:
+    """404 unless `name` is the served model or a registered one (trained with --data)."""
+    if name == runtime.settings.model_name:
+        return
+    if not await asyncio.to_thread(_registry(runtime).versions, name):
+        raise NotFound(f"model {name!r} has no registered version", {"model": name})
 
 
 @router.post("/models/{name}/promote", response_model=PromotionOut, responses=ERRORS)
 async def promote(
     name: str, body: PromoteIn, runtime: RuntimeDep, admin: Administrator
 ) -> dict[str, Any]:
-    """Make a version the champion if it passes every gate (409 with the reasons if not)."""
-    _served(name, runtime.settings.model_name)
-    result = await service.promote(
-        runtime.engine,
-        runtime.settings,
-        _registry(runtime),
-        body.version,
-        force=body.force,
-        actor=admin.actor(),
-    )
+    """Make a version the champion if it passes every gate (409 with the reasons if not):
+    the served model's gates, or a table model's on its stored holdout."""
+    await _administered(name, runtime)
+    if name == runtime.settings.model_name:
+        result = await service.promote(
+            runtime.engine,
+            runtime.settings,
+            _registry(runtime),
+            body.version,
+            force=body.force,
+            actor=admin.actor(),
+        )
+    else:
+        from riskops.ml import tabular_service  # pandas: loaded when a table model is promoted
+
+        result = await tabular_service.promote_table_model(
+            runtime.engine,
+            _registry(runtime),
+            name,
+            body.version,
+            force=body.force,
+            actor=admin.actor(),
+        )
     return {
         "model_name": name,
         "champion": body.version,
@@ -211,7 +228,7 @@ async def set_alias(
     admin: Administrator,
 ) -> dict[str, Any]:
     """Point the challenger (canary traffic) or shadow alias at a version."""
-    _served(name, runtime.settings.model_name)
+    await _administered(name, runtime)
     previous = await service.set_model_alias(
         runtime.engine,
         runtime.settings,
@@ -219,6 +236,7 @@ async def set_alias(
         Alias(alias),
         body.version,
         actor=admin.actor(),
+        name=name,
     )
     return {"model_name": name, "alias": alias, "version": body.version, "previous": previous}
 
@@ -228,9 +246,14 @@ async def clear_alias(
     name: str, alias: MOVABLE, runtime: RuntimeDep, admin: Administrator
 ) -> dict[str, Any]:
     """Remove the challenger or shadow alias."""
-    _served(name, runtime.settings.model_name)
+    await _administered(name, runtime)
     previous = await service.clear_model_alias(
-        runtime.engine, runtime.settings, _registry(runtime), Alias(alias), actor=admin.actor()
+        runtime.engine,
+        runtime.settings,
+        _registry(runtime),
+        Alias(alias),
+        actor=admin.actor(),
+        name=name,
     )
     return {"model_name": name, "alias": alias, "version": None, "previous": previous}
 
@@ -238,8 +261,8 @@ async def clear_alias(
 @router.post("/models/{name}/rollback", response_model=RollbackOut, responses=ERRORS)
 async def rollback(name: str, runtime: RuntimeDep, admin: Administrator) -> dict[str, Any]:
     """Point the champion back at the previous champion (409 when there is none)."""
-    _served(name, runtime.settings.model_name)
+    await _administered(name, runtime)
     current, previous = await service.rollback(
-        runtime.engine, runtime.settings, _registry(runtime), actor=admin.actor()
+        runtime.engine, runtime.settings, _registry(runtime), actor=admin.actor(), name=name
     )
     return {"model_name": name, "previous_champion": current, "champion": previous}

@@ -253,9 +253,11 @@ async def set_model_alias(
     version: str,
     *,
     actor: Actor = SYSTEM,
+    name: str | None = None,
 ) -> str | None:
-    """Point `alias` at `version` and audit it; returns the version it pointed at before."""
-    name = settings.model_name
+    """Point `alias` at `version` of model `name` (default the served one) and audit it;
+    returns the version it pointed at before."""
+    name = name or settings.model_name
     await asyncio.to_thread(_require_version, registry, name, version)
     previous = await asyncio.to_thread(registry.alias_version, name, alias)
     await asyncio.to_thread(registry.set_alias, name, alias, version)
@@ -277,9 +279,11 @@ async def clear_model_alias(
     alias: Alias,
     *,
     actor: Actor = SYSTEM,
+    name: str | None = None,
 ) -> str | None:
-    """Remove `alias` (audited when it pointed somewhere); returns the version it named."""
-    name = settings.model_name
+    """Remove `alias` of model `name`, default the served one (audited when it pointed
+    somewhere); returns the version it named."""
+    name = name or settings.model_name
     previous = await asyncio.to_thread(registry.alias_version, name, alias)
     if previous is None:
         return None
@@ -296,10 +300,16 @@ async def clear_model_alias(
 
 
 async def rollback(
-    engine: AsyncEngine, settings: Settings, registry: ModelRegistry, *, actor: Actor = SYSTEM
+    engine: AsyncEngine,
+    settings: Settings,
+    registry: ModelRegistry,
+    *,
+    actor: Actor = SYSTEM,
+    name: str | None = None,
 ) -> tuple[str | None, str]:
-    """Point the champion back at the previous champion, audited: (from, to)."""
-    name = settings.model_name
+    """Point the champion of model `name` (default the served one) back at the previous
+    champion, audited: (from, to)."""
+    name = name or settings.model_name
     try:
         current, previous = await asyncio.to_thread(registry.rollback, name)
     except LookupError as error:
