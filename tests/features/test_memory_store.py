@@ -1,6 +1,9 @@
 """The in-process adapter: the contract, plus what only it promises (GC-light, snapshots)."""
 
+import base64
 import gc
+import random
+import struct
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +13,8 @@ import pytest
 
 from riskops.features import WINDOWS, MemoryOnlineStore, WindowStats
 from riskops.features.definitions import event_time_us
+from riskops.features.flat import FLAT_KINDS, FLAT_LENGTH
+from riskops.features.memory import _NARROW_KEPT, _narrow_values, _pack_reply, _unpack_reply
 from tests.features.contract import OnlineStoreContract
 from tests.features.payments import T0, make_payment
 
@@ -170,7 +175,7 @@ def test_a_version_1_snapshot_keeps_its_windows_and_drops_its_replay_markers(
 
 @pytest.mark.parametrize(
     ("amount", "stored_bytes"),
-    [(1000, 198), (2**33, 428)],  # the narrow layout, and the wide one when a sum outgrows it
+    [(1000, 157), (2**33, 428)],  # the narrowest layout, and the wide one when a sum outgrows it
 )
 def test_replay_markers_are_packed_narrow_or_wide_and_replay_exactly(
     tmp_path: Path, amount: int, stored_bytes: int
@@ -190,6 +195,33 @@ def test_replay_markers_are_packed_narrow_or_wide_and_replay_exactly(
         assert again.replayed
         assert again == first
         assert again.card.windows["5m"] == WindowStats(2, 7 + amount, 1, 2)
+
+
+def test_a_version_3_snapshot_replays_its_198_byte_markers(tmp_path: Path) -> None:
+    path = tmp_path / "features.json"
+    original = MemoryOnlineStore()
+    original.record_sync(make_payment(at=T0, amount=7))
+    payment = make_payment(at=T0 + timedelta(minutes=1), amount=1000, country="DE")
+    first = original.record_sync(payment)
+    original.snapshot(path)
+    state = orjson.loads(path.read_bytes())
+    # What version 3 wrote: the same state, replies in its narrowest layout (198 bytes).
+    version_3 = struct.Struct(
+        "=" + ("HIBB" * 5 + "HIBB" * 5 + "HI" * 5 + "Iq" * 5) + "4B" + "II" * 3
+    )
+    state["format"] = "riskops.features.memory/3"
+    for generation in state["replies"]:
+        for txn, blob in generation.items():
+            values = _narrow_values(_unpack_reply(base64.b64decode(blob)))
+            generation[txn] = base64.b64encode(version_3.pack(*values)).decode()
+    path.write_bytes(orjson.dumps(state))
+
+    restored = MemoryOnlineStore(snapshot_path=path)
+
+    assert {len(reply) for reply in restored._replies.values()} == {198}
+    again = restored.record_sync(payment)
+    assert again.replayed
+    assert again == first
 
 
 def test_a_version_2_snapshot_keeps_each_cards_countries_and_merchants(tmp_path: Path) -> None:
@@ -220,3 +252,50 @@ def test_a_version_2_snapshot_keeps_each_cards_countries_and_merchants(tmp_path:
     )
     assert (other.card_new_country, other.card_new_merchant) == (True, True)
     assert restored.stats().novelty_entries == 6 + 1  # the card pairs and one account device
+
+
+def test_keys_kept_as_bytes_round_trip_any_str(tmp_path: Path) -> None:
+    # Transaction ids and account/device pairs are kept as UTF-8 bytes: non-ASCII ids must
+    # replay and survive a snapshot as the same str; a lone surrogate (which no snapshot can
+    # hold, orjson refuses it) must still record and replay in memory, as a str key did.
+    lone = make_payment(at=T0, txn="txn-\ud800", device="dev-\udfff")
+    store = MemoryOnlineStore()
+    first_lone = store.record_sync(lone)
+    assert store.record_sync(lone).replayed
+    assert store.record_sync(lone) == first_lone
+    payment = make_payment(at=T0, txn="txn-é-ß", account="acct-ü", device="dev-ø")
+    store = MemoryOnlineStore()
+    first = store.record_sync(payment)
+    path = tmp_path / "features.json"
+    store.snapshot(path)
+    restored = MemoryOnlineStore(snapshot_path=path)
+
+    again = restored.record_sync(payment)
+    assert again.replayed
+    assert again == first
+    later = make_payment(at=T0 + timedelta(minutes=1), account="acct-ü", device="dev-ø")
+    assert not restored.record_sync(later).account_new_device
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_reply_layout_round_trips_exactly(seed: int) -> None:
+    # Values at and past each narrow field's range: every reply comes back exactly, from
+    # whichever layout (157, 177, 198 or 428 bytes) it fitted first.
+    rng = random.Random(seed)
+    counts = (0, 1, 255, 256, 65_535, 65_536, 2**32 - 1)  # the wide layout's range too
+    sums = (*counts, 2**32, 2**40)
+    windowed = len(FLAT_KINDS) * len(WINDOWS) * 4  # then 4 flags, then delayed counts
+    sizes = set()
+    for _ in range(2000):
+        flat = [0] * FLAT_LENGTH
+        for at in _NARROW_KEPT:
+            if windowed <= at < windowed + 4:
+                flat[at] = rng.randrange(2)
+            elif rng.random() < 0.05:
+                flat[at] = rng.choice(sums if at < windowed and at % 4 == 1 else counts)
+            else:
+                flat[at] = rng.randrange(200)
+        blob = _pack_reply(flat)
+        sizes.add(len(blob))
+        assert _unpack_reply(blob) == flat
+    assert sizes == {157, 177, 198, 428}

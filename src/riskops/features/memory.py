@@ -12,9 +12,10 @@ memoryview, sums are differences of the cumulative column (O(log n) even for a b
 merchant), distinct counts are sets over the window slice. Merchant ids and countries are
 interned to ints; a card's novelty is one bytearray of (code, last seen) pairs, an
 account's devices and the replay markers (replies packed narrow, see _narrow_layout) are
-dicts of str -> int/bytes, which CPython keeps untracked too. So a full collection costs
-the same with 10 or 10 million events. Per active card this is ~214 MB per 100,000 cards
-(benchmarks/feature_memory.py), over half of it replay markers and novelty.
+dicts of UTF-8 bytes -> int/bytes, which CPython keeps untracked too. So a full collection
+costs the same with 10 or 10 million events. Per active card this is ~195 MB per 100,000
+cards (benchmarks/feature_memory.py), about 40% of it replay markers (~280 bytes each,
+key and dict slot included).
 
 Memory is bounded by event time: expired events are compacted away, idle entities and
 stale novelty are swept, replay markers rotate out. The intern table is the exception: it
@@ -72,42 +73,69 @@ _NOVELTY_SWEEP_EVERY_US: Final = duration_us(timedelta(days=7))
 _SWEEP_STEP: Final = 32
 _NO_DEVICE: Final = (0, 0, 0, 0) * len(WINDOWS)
 # A reply in store.py's flat layout, packed: counts and distincts fit 32 bits, sums take 64,
-# flags 8. 428 bytes instead of 720 as int64s. The fallback for replies that _NARROW
-# cannot hold, and the layout of replay markers in snapshots written before it.
+# flags 8. 428 bytes instead of 720 as int64s. The fallback for replies that no narrow
+# layout can hold, and the layout of replay markers in snapshots written before them.
 _REPLY: Final = struct.Struct(
     "=" + "IqII" * (len(FLAT_KINDS) * len(WINDOWS)) + "4B" + "II" * len(DELAYED_WINDOWS)
 )
 
 
-def _narrow_layout() -> tuple[struct.Struct, tuple[int, ...]]:
+def _narrow_layout(
+    *, count: str, merchant_sum: str, fraud_count: str
+) -> tuple[struct.Struct, tuple[int, ...]]:
     """The usual reply in fewer bytes, and which flat positions it keeps.
 
     Replay markers are most of the store's memory (one per payment, kept 8 days or more).
-    A card's, account's or device's month rarely passes 65,535 payments, 2**32 minor units
-    or 255 distinct merchants; a merchant's can, so its block stays wide. Distinct counts
-    of kinds outside DISTINCT_KINDS are always 0 and are not stored. struct refuses any
-    value out of range, and that reply is stored wide: exact either way.
+    A card's, account's or device's month rarely passes 255 (`count` "B") or 65,535 ("H")
+    payments, 2**32 minor units or 255 distinct merchants; a merchant's counts can pass
+    65,535 and its sums 2**32, so its count stays "I" and its sum `merchant_sum`. Distinct
+    counts of kinds outside DISTINCT_KINDS are always 0 and are not stored. struct refuses
+    any value out of range, and that reply is stored in the next wider layout: exact
+    either way.
     """
     fmt, kept = "=", list[int]()
     for block, kind in enumerate(FLAT_KINDS):
         for window in range(len(WINDOWS)):
             at = (block * len(WINDOWS) + window) * 4
-            fmt += "Iq" if kind is EntityKind.MERCHANT else "HI"
+            fmt += "I" + merchant_sum if kind is EntityKind.MERCHANT else count + "I"
             kept += (at, at + 1)
             if kind in DISTINCT_KINDS:
                 fmt += "BB"
                 kept += (at + 2, at + 3)
-    fmt += "4B" + "II" * len(DELAYED_WINDOWS)
+    fmt += "4B" + ("I" + fraud_count) * len(DELAYED_WINDOWS)
     kept += range(len(FLAT_KINDS) * len(WINDOWS) * 4, FLAT_LENGTH)
     return struct.Struct(fmt), tuple(kept)
 
 
-_NARROW, _NARROW_KEPT = _narrow_layout()
+_LONGEST: Final = max(WINDOWS, key=WINDOWS.__getitem__)
+# Narrowest first: a reply is packed in the first layout its values fit. The 157-byte one
+# makes a 192-byte bytes object (pymalloc rounds to 16), the 198-byte one 240: 48 bytes a
+# marker. The 198-byte layout is the one snapshots of format 3 hold.
+_NARROW_LAYOUTS: Final = tuple(
+    _narrow_layout(count=count, merchant_sum=merchant_sum, fraud_count=fraud_count)[0]
+    for count, merchant_sum, fraud_count in (
+        ("B", "I", "H"),  # 157 bytes: the usual card, a merchant under 2**32 a month
+        ("B", "q", "H"),  # 177 bytes: a merchant past 2**32 minor units a month
+        ("H", "q", "I"),  # 198 bytes: a busy card or account
+    )
+)
+_PAST_U32: Final = _NARROW_LAYOUTS[1:]
+_U32_MAX: Final = 2**32 - 1
+# Flat position of the merchant's sum over the longest window, its largest sum.
+_MERCHANT_LONGEST_SUM: Final = (
+    FLAT_KINDS.index(EntityKind.MERCHANT) * len(WINDOWS) + list(WINDOWS).index(_LONGEST)
+) * 4 + 1
+_NARROW_KEPT: Final = _narrow_layout(count="H", merchant_sum="q", fraud_count="I")[1]
 _narrow_values: Final = itemgetter(*_NARROW_KEPT)
-if _NARROW.size == _REPLY.size:  # stored replies are told apart by their length alone
-    raise RuntimeError("the narrow and wide reply layouts must differ in size")
+# Stored replies are told apart by their length alone.
+_NARROW_BY_SIZE: Final = {layout.size: layout for layout in _NARROW_LAYOUTS}
+if len(_NARROW_BY_SIZE) != len(_NARROW_LAYOUTS) or _REPLY.size in _NARROW_BY_SIZE:
+    raise RuntimeError("the reply layouts must all differ in size")
 _NO_DELAYED: Final = (0, 0) * len(DELAYED_WINDOWS)
-_SNAPSHOT_FORMAT: Final = "riskops.features.memory/3"
+_SNAPSHOT_FORMAT: Final = "riskops.features.memory/4"
+# Version 3 is version 4 without the narrower reply layouts: it reads as is (replies are
+# told apart by length), but a version 3 reader would refuse the new lengths.
+_WIDER_REPLIES_FORMAT: Final = "riskops.features.memory/3"
 # Version 2 kept a card's novelty as one "<card><SEP><country or merchant>" key per pair;
 # it is regrouped per card. Version 1 also had shorter replies and no fraud labels: its
 # windows and novelty carry over, its replay markers (in the old reply layout) are dropped.
@@ -119,23 +147,34 @@ _SEEN: Final = struct.Struct("=2q")
 _SEP: Final = "\x1f"
 
 
+def _utf8(key: str) -> bytes:
+    """A str key as the bytes the store keeps (exact for any str, lone surrogates too)."""
+    return key.encode("utf-8", "surrogatepass")
+
+
 def _prefix_sum(q: memoryview, index: int) -> int:
     """Cumulative amount of the records before `index` (q is the int64 view of a series)."""
     return q[0] if index == 0 else q[index * _FIELDS - 2]
 
 
 def _pack_reply(flat: list[int]) -> bytes:
-    try:
-        return _NARROW.pack(*_narrow_values(flat))
-    except struct.error:  # a value past a narrow field's range (or negative)
-        return _REPLY.pack(*flat)
+    values = _narrow_values(flat)
+    # A busy merchant's month passes 2**32 minor units on every payment: skip the layout
+    # it cannot fit without paying for the struct.error (~2 us) each time.
+    big = flat[_MERCHANT_LONGEST_SUM] > _U32_MAX
+    for layout in _PAST_U32 if big else _NARROW_LAYOUTS:
+        try:
+            return layout.pack(*values)
+        except struct.error:  # a value past a field's range (or negative): try wider
+            pass
+    return _REPLY.pack(*flat)
 
 
 def _unpack_reply(blob: bytes) -> list[int]:
     if len(blob) == _REPLY.size:
         return list(_REPLY.unpack(blob))
     flat = [0] * FLAT_LENGTH
-    for at, value in zip(_NARROW_KEPT, _NARROW.unpack(blob), strict=True):
+    for at, value in zip(_NARROW_KEPT, _NARROW_BY_SIZE[len(blob)].unpack(blob), strict=True):
         flat[at] = value
     return flat
 
@@ -190,7 +229,8 @@ class MemoryOnlineStore:
         # its code, a merchant by ~code (negative), so the two never meet. One bytearray per
         # card instead of a str key and a dict slot per pair: ~100 bytes less for each.
         self._card_seen: dict[str, bytearray] = {}
-        self._account_devices: dict[str, int] = {}
+        # "<account><SEP><device>" as UTF-8 bytes: 16 bytes less per pair than a str.
+        self._account_devices: dict[bytes, int] = {}
         # Fraud labels: per merchant a sorted int64 series of the labelled payments' event
         # times; per transaction "<ts><SEP><merchant>", so a label is counted once and a
         # correction to genuine can take it back. Genuine labels need no state.
@@ -199,8 +239,10 @@ class MemoryOnlineStore:
         # Replay markers hold the encoded reply of each transaction. Two generations, swapped
         # once the current one spans 8 days of event time: every id is remembered for at
         # least that long at O(1) cost, without a per-entry expiry structure.
-        self._replies: dict[str, bytes] = {}
-        self._older_replies: dict[str, bytes] = {}
+        # Keyed by the transaction id's UTF-8 bytes: a bytes object is 16 bytes smaller
+        # than the str (and the pymalloc size class one smaller for usual ids).
+        self._replies: dict[bytes, bytes] = {}
+        self._older_replies: dict[bytes, bytes] = {}
         self._clock: dict[str, int] = {}
         self._sweep: Iterator[int] | None = None
 
@@ -237,7 +279,7 @@ class MemoryOnlineStore:
 
     def _record(self, payment: Payment) -> tuple[list[int], bool]:
         """The flat reply (store.py's layout) and whether it is a replay's."""
-        txn = payment.transaction_id
+        txn = payment.transaction_id.encode("utf-8", "surrogatepass")  # as _utf8, inlined
         cached = self._replies.get(txn) or self._older_replies.get(txn)
         if cached is not None:
             return _unpack_reply(cached), True
@@ -248,7 +290,7 @@ class MemoryOnlineStore:
         country = self._intern(payment.merchant_country)
         new_country, new_merchant = self._card_first_seen(card, country, ~merchant, t)
         new_device = device is not None and self._first_seen(
-            self._account_devices, f"{account}{_SEP}{device}", t
+            self._account_devices, _utf8(f"{account}{_SEP}{device}"), t
         )
         amount = payment.amount_minor
         flat: list[int] = []
@@ -358,7 +400,7 @@ class MemoryOnlineStore:
             last_merchant is None or last_merchant <= horizon,
         )
 
-    def _first_seen(self, seen: dict[str, int], key: str, t: int) -> bool:
+    def _first_seen(self, seen: dict[bytes, int], key: bytes, t: int) -> bool:
         """Whether key was unseen (or last seen a retention ago) at t; then remember it."""
         last = seen.get(key)
         if last is None or t > last:
@@ -508,10 +550,10 @@ class MemoryOnlineStore:
                     del self._card_seen[card]
             if done % _SWEEP_STEP == 0:
                 yield done
-        for done, key in enumerate(list(self._account_devices), 1):
-            last = self._account_devices.get(key)
+        for done, pair in enumerate(list(self._account_devices), 1):
+            last = self._account_devices.get(pair)
             if last is not None and last <= horizon:
-                del self._account_devices[key]
+                del self._account_devices[pair]
             if done % _SWEEP_STEP == 0:
                 yield done
 
@@ -522,7 +564,7 @@ class MemoryOnlineStore:
     def restore(self, path: Path) -> None:
         """Replace the state with a snapshot written by `snapshot` on this kind of machine."""
         state = orjson.loads(path.read_bytes())
-        known = (_SNAPSHOT_FORMAT, _CARD_PAIRS_FORMAT, _PREVIOUS_FORMAT)
+        known = (_SNAPSHOT_FORMAT, _WIDER_REPLIES_FORMAT, _CARD_PAIRS_FORMAT, _PREVIOUS_FORMAT)
         if state.get("format") not in known or state.get("byteorder") != sys.byteorder:
             raise ValueError(f"{path} is not a {_SNAPSHOT_FORMAT} snapshot for this machine")
         if state["format"] == _PREVIOUS_FORMAT:
@@ -535,7 +577,7 @@ class MemoryOnlineStore:
             }
             for kind in EntityKind
         }
-        if state["format"] == _SNAPSHOT_FORMAT:
+        if state["format"] in (_SNAPSHOT_FORMAT, _WIDER_REPLIES_FORMAT):
             self._card_seen = {
                 card: bytearray(base64.b64decode(blob)) for card, blob in state["card_seen"].items()
             }
@@ -549,14 +591,16 @@ class MemoryOnlineStore:
                     card, _, value = key.partition(_SEP)
                     code = ~self._intern(value) if merchants else self._intern(value)
                     self._card_seen.setdefault(card, bytearray()).extend(_SEEN.pack(code, last))
-        self._account_devices = dict(state["account_devices"])
+        self._account_devices = {
+            _utf8(pair): last for pair, last in state["account_devices"].items()
+        }
         self._frauds = {
             merchant: bytearray(base64.b64decode(blob))
             for merchant, blob in state["frauds"].items()
         }
         self._fraud_labels = dict(state["fraud_labels"])
         self._replies, self._older_replies = (
-            {txn: base64.b64decode(blob) for txn, blob in generation.items()}
+            {_utf8(txn): base64.b64decode(blob) for txn, blob in generation.items()}
             for generation in state["replies"]
         )
         self._clock = dict(state["clock"])
@@ -564,8 +608,14 @@ class MemoryOnlineStore:
 
     def _dumps(self) -> bytes:
         # Byte blobs as base64 inside JSON: a safe format to load (unlike pickle), still fast.
-        def blobs(values: dict[str, bytearray] | dict[str, bytes]) -> dict[str, str]:
+        def blobs(values: dict[str, bytearray]) -> dict[str, str]:
             return {key: base64.b64encode(blob).decode() for key, blob in values.items()}
+
+        def replies(values: dict[bytes, bytes]) -> dict[str, str]:
+            return {
+                txn.decode("utf-8", "surrogatepass"): base64.b64encode(blob).decode()
+                for txn, blob in values.items()
+            }
 
         return orjson.dumps(
             {
@@ -574,10 +624,13 @@ class MemoryOnlineStore:
                 "codes": list(self._codes),  # insertion order is code order
                 "series": {kind.value: blobs(series) for kind, series in self._series.items()},
                 "card_seen": blobs(self._card_seen),
-                "account_devices": self._account_devices,
+                "account_devices": {
+                    pair.decode("utf-8", "surrogatepass"): last
+                    for pair, last in self._account_devices.items()
+                },
                 "frauds": blobs(self._frauds),
                 "fraud_labels": self._fraud_labels,
-                "replies": [blobs(self._replies), blobs(self._older_replies)],
+                "replies": [replies(self._replies), replies(self._older_replies)],
                 "clock": self._clock,
             }
         )
