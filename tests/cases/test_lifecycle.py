@@ -139,6 +139,8 @@ async def test_manual_case_on_any_transaction(api: Api) -> None:
         "transaction_in_case",
     )
     other = await pay(api, card_number=OTHER_CARD)
+    # Let the consumer link it first: removing the link before it runs raced with it.
+    await api.runtime.events.drain()
     async with transaction(api.runtime.engine) as connection:  # as if the consumer lagged
         await connection.execute(table_of(CaseTransaction).delete().where(
             table_of(CaseTransaction).c.transaction_id == other["id"]
