@@ -24,7 +24,9 @@ from riskops.lists import service as lists
 from riskops.lists.service import ListExists
 from riskops.recommendations import repository
 from riskops.recommendations.candidates import Suggestion
-from riskops.recommendations.repository import QueueFilter
+from riskops.recommendations.repository import (
+    QueueFilter as QueueFilter,
+)  # the console filters with it
 from riskops.recommendations.schemas import AckRequest, RecommendationStatus, RejectRequest
 from riskops.rules.lists import ListKind, ListPurpose
 

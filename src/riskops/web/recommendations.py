@@ -17,7 +17,6 @@ from riskops.cases.service import CasePolicy
 from riskops.core.errors import NotFound, RiskOpsError
 from riskops.entities.service import EntityKind
 from riskops.recommendations import service
-from riskops.recommendations.repository import QueueFilter
 from riskops.recommendations.schemas import AckRequest, RecommendationStatus, RejectRequest
 from riskops.web import nav
 from riskops.web.filters import FilterError
@@ -32,7 +31,7 @@ QUERY_KEYS = ("status", "pattern", "entity_kind", "min_priority")
 nav.register(nav.Page("Recommendations", "/recommendations", order=25))
 
 
-def _filter(query: dict[str, str]) -> QueueFilter:
+def _filter(query: dict[str, str]) -> service.QueueFilter:
     status, kind, pattern = query["status"], query["entity_kind"], query["pattern"]
     if status and status not in {s.value for s in RecommendationStatus}:
         raise FilterError("`status` must be open, acknowledged or rejected")
@@ -47,7 +46,7 @@ def _filter(query: dict[str, str]) -> QueueFilter:
         raise FilterError("`min priority` must be a number from 0 to 100") from None
     if minimum is not None and not 0 <= minimum <= 100:
         raise FilterError("`min priority` must be a number from 0 to 100")
-    return QueueFilter(status or None, pattern or None, kind or None, minimum)
+    return service.QueueFilter(status or None, pattern or None, kind or None, minimum)
 
 
 @router.get("/recommendations", response_class=HTMLResponse)
