@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from riskops.audit import service as audit
-from riskops.audit.actions import AdminAction
+from riskops.audit.actions import Actor, AdminAction
 from riskops.auth.service import Principal
 from riskops.cases import service as cases
 from riskops.cases.service import CasePolicy, TransactionInCase
@@ -192,34 +192,23 @@ async def acknowledge(
     entry = (
         await _list_entry(connection, principal, row, secret) if request.apply_list_entry else None
     )
-    now = utcnow()
-    values = {
-        "status": RecommendationStatus.ACKNOWLEDGED.value,
-        "acted_by": actor.id,
-        "acted_by_name": actor.name,
-        "acted_at": now,
-        "updated_at": now,
-        "reason": request.note or None,
-        "case_id": case_id,
-        "list_entry": entry,
-    }
-    await _close(connection, recommendation_id, values)
-    await audit.record(
+    return await _settle(
         connection,
         actor,
+        row,
         AdminAction.RECOMMENDATION_ACKNOWLEDGED,
-        target(recommendation_id),
-        {"status": row["status"]},
         {
-            "status": values["status"],
-            "entity": {"kind": row["entity_kind"], "id": row["entity_id"]},
-            "pattern": row["pattern"],
+            "status": RecommendationStatus.ACKNOWLEDGED.value,
+            "reason": request.note or None,
+            "case_id": case_id,
+            "list_entry": entry,
+        },
+        {
             "case_id": case_id,
             "list": row["list_name"] if entry else None,
             "note": request.note or None,
         },
     )
-    return view({**row, **values})
 
 
 async def reject(
@@ -230,28 +219,40 @@ async def reject(
 ) -> dict[str, Any]:
     """Not a lead: kept with the reason; later scans rank this pattern on this entity lower."""
     row = await _open(connection, recommendation_id)
-    actor = principal.actor()
+    return await _settle(
+        connection,
+        principal.actor(),
+        row,
+        AdminAction.RECOMMENDATION_REJECTED,
+        {"status": RecommendationStatus.REJECTED.value, "reason": request.reason},
+        {"reason": request.reason},
+    )
+
+
+async def _settle(
+    connection: AsyncConnection,
+    actor: Actor,
+    row: dict[str, Any],
+    action: AdminAction,
+    values: dict[str, Any],
+    audited: dict[str, Any],
+) -> dict[str, Any]:
+    """Close an open entry as `actor` did, and audit it: one shape for ack and reject."""
     now = utcnow()
-    values = {
-        "status": RecommendationStatus.REJECTED.value,
-        "acted_by": actor.id,
-        "acted_by_name": actor.name,
-        "acted_at": now,
-        "updated_at": now,
-        "reason": request.reason,
-    }
-    await _close(connection, recommendation_id, values)
+    values = {**values, "acted_by": actor.id, "acted_by_name": actor.name, "acted_at": now,
+              "updated_at": now}  # fmt: skip
+    await _close(connection, row["id"], values)
     await audit.record(
         connection,
         actor,
-        AdminAction.RECOMMENDATION_REJECTED,
-        target(recommendation_id),
+        action,
+        target(row["id"]),
         {"status": row["status"]},
         {
             "status": values["status"],
             "entity": {"kind": row["entity_kind"], "id": row["entity_id"]},
             "pattern": row["pattern"],
-            "reason": request.reason,
+            **audited,
         },
     )
     return view({**row, **values})
